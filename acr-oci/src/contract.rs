@@ -1,0 +1,1 @@
+//! The contract suite that the real client passes against the fake.

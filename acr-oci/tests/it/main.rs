@@ -1,0 +1,1 @@
+//! Integration tests of acr-oci: contract tests against the fake, protocol scenarios.

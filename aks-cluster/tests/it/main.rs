@@ -1,0 +1,1 @@
+//! Integration tests of aks-cluster: contract tests against the fake, protocol scenarios.

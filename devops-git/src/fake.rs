@@ -1,0 +1,1 @@
+//! The stateful wiremock fake of the service.

@@ -1,0 +1,1 @@
+//! Integration tests of devops-git: contract tests against the fake, protocol scenarios.

@@ -1,0 +1,1 @@
+//! Integration tests of eventhub-auth: contract tests against the fake, protocol scenarios.

@@ -1,0 +1,1 @@
+//! The traits and domain types a caller sees.

@@ -1,0 +1,1 @@
+//! The real implementation(s) speaking the Azure REST contract.

@@ -1,0 +1,1 @@
+//! Serde request/response bodies, URL builders and response parsing: no I/O.

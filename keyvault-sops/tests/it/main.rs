@@ -1,0 +1,1 @@
+//! Integration tests of keyvault-sops: contract tests against the fake, protocol scenarios.
