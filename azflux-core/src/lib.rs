@@ -1,1 +1,15 @@
-//! azflux-core
+#![doc = include_str!("../README.md")]
+
+pub mod arm;
+pub mod clock;
+pub mod cloud;
+pub mod credential;
+pub mod error;
+#[cfg(feature = "fake")]
+pub mod fake;
+pub mod http;
+pub mod secret;
+
+pub use azure_core::credentials::TokenCredential;
+pub use cloud::Cloud;
+pub use error::{Error, Result, ServiceError};
