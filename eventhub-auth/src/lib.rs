@@ -1,9 +1,34 @@
 #![doc = include_str!("../README.md")]
 
+pub mod aad;
 pub mod api;
 pub mod client;
+pub mod connection_string;
 #[cfg(any(test, feature = "fake"))]
 pub mod contract;
+pub mod error;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod flux;
+pub mod manifests;
+pub mod refresher;
+pub mod sas;
+pub mod secret;
+pub mod sink;
 pub mod wire;
+pub mod yaml;
+
+pub use aad::{AadTokenSource, EVENTHUBS_SCOPE};
+pub use api::{IssuedToken, SecretSink, TokenKind, TokenSource};
+pub use connection_string::ConnectionString;
+pub use error::{BoxError, Error, Result};
+pub use flux::{PROVIDER_API_VERSION, PROVIDER_TYPE, ProviderAuth, ProviderSpec, ProviderWiring};
+pub use manifests::{
+    RefresherIdentity, RefresherManifestOptions, RefresherManifests, WorkloadKind,
+};
+pub use refresher::{RefreshStats, Refresher, RefresherOptions, Tick};
+pub use sas::{ParsedSasToken, SasKey, SasToken, SasTokenSource, SasVerifier, generate_sas_token};
+pub use secret::KubeSecret;
+pub use sink::{
+    ApplySecret, FileSink, KubernetesSecretSink, StdoutSink, TokenFormat, WriterSink, apply_fn,
+};

@@ -1,0 +1,154 @@
+//! The crate's error type. No variant ever carries a key, a token or a connection string.
+
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+/// A boxed error from a caller-supplied component (an "apply secret" function, a token source).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can fail in eventhub-auth.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A connection string could not be parsed. `why` names the missing or malformed part, never its value.
+    #[error(
+        "invalid Event Hubs connection string: {why}; expected `Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=<rule>;SharedAccessKey=<key>[;EntityPath=<hub>]` as shown by the authorization rule's keys (`az eventhubs eventhub authorization-rule keys list`)"
+    )]
+    InvalidConnectionString {
+        /// What is wrong (never the key).
+        why: String,
+    },
+
+    /// An argument was rejected.
+    #[error("invalid {what}: {why}")]
+    InvalidInput {
+        /// Which input.
+        what: &'static str,
+        /// Why it was rejected and what to do.
+        why: String,
+    },
+
+    /// A string that should be a SAS token is not one.
+    #[error(
+        "malformed SAS token: {why}; expected `SharedAccessSignature sr=<uri>&sig=<signature>&se=<expiry>&skn=<key name>`"
+    )]
+    MalformedSasToken {
+        /// What is wrong (never the signature).
+        why: String,
+    },
+
+    /// The SAS token's signature was not made with the verifier's key.
+    #[error(
+        "SAS token signature does not verify with key `{key_name}`: the token was tampered with or signed with another key"
+    )]
+    SignatureMismatch {
+        /// The name of the key the verifier used.
+        key_name: String,
+    },
+
+    /// The SAS token names another key than the verifier's.
+    #[error("SAS token was signed with key `{found}`, expected `{expected}`")]
+    KeyNameMismatch {
+        /// The verifier's key name.
+        expected: String,
+        /// The `skn` in the token.
+        found: String,
+    },
+
+    /// The SAS token does not cover the resource it was presented for.
+    #[error("SAS token is for `{token_resource}` and does not cover `{requested}`")]
+    ResourceMismatch {
+        /// The decoded `sr` of the token.
+        token_resource: String,
+        /// The resource it was presented for.
+        requested: String,
+    },
+
+    /// The token has expired.
+    #[error("token expired at {expired_at} (now {now}); request a new one")]
+    Expired {
+        /// When it expired.
+        expired_at: OffsetDateTime,
+        /// The clock's time at the check.
+        now: OffsetDateTime,
+    },
+
+    /// An Entra ID credential failed to issue a token.
+    #[error(
+        "getting an Entra ID token for scope `{scope}` failed; check the identity's configuration and its `Azure Event Hubs Data Sender` role assignment"
+    )]
+    Credential {
+        /// The scope requested.
+        scope: String,
+        /// The credential's error.
+        #[source]
+        source: azure_core::Error,
+    },
+
+    /// A token source failed (for sources implemented outside this crate).
+    #[error("token source `{source_name}` failed: {why}")]
+    TokenSource {
+        /// The source's non-secret description.
+        source_name: String,
+        /// What went wrong (must not contain the token).
+        why: String,
+    },
+
+    /// A token source returned a token that has already expired.
+    #[error(
+        "token source `{source_name}` returned a token that expired at {expires_on}; check the machine's clock"
+    )]
+    IssuedExpired {
+        /// The source's non-secret description.
+        source_name: String,
+        /// The token's expiry.
+        expires_on: OffsetDateTime,
+    },
+
+    /// Applying the Kubernetes Secret failed.
+    #[error(
+        "applying Secret `{namespace}/{name}` failed; check the refresher's RBAC (secrets get/create/update/patch)"
+    )]
+    ApplySecret {
+        /// The Secret's namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+        /// The apply function's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A file operation failed.
+    #[error("{action} `{path}` failed")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On which file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Refreshing keeps failing and the token in the sink is about to expire (or has, or there is none yet).
+    #[error(
+        "refreshing the Event Hubs token from `{source_name}` failed {failures} time(s) in a row; the token in `{sink}` {state}"
+    )]
+    RefreshFailing {
+        /// The source's non-secret description.
+        source_name: String,
+        /// The sink's non-secret description.
+        sink: String,
+        /// Consecutive failures so far.
+        failures: u32,
+        /// "expires at …", "expired at …" or "was never written".
+        state: String,
+        /// The last failure.
+        #[source]
+        source: Box<Error>,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
