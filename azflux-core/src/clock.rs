@@ -51,7 +51,12 @@ struct ManualState {
 impl ManualClock {
     /// A manual clock starting at `start`.
     pub fn new(start: OffsetDateTime) -> Self {
-        Self { inner: Arc::new(Mutex::new(ManualState { now: start, sleeps: Vec::new() })) }
+        Self {
+            inner: Arc::new(Mutex::new(ManualState {
+                now: start,
+                sleeps: Vec::new(),
+            })),
+        }
     }
 
     /// A manual clock starting at 2026-01-01T00:00:00Z.
@@ -67,12 +72,19 @@ impl ManualClock {
 
     /// Sets the clock to `to` (may go backwards, for tests of clock skew).
     pub fn set(&self, to: OffsetDateTime) {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).now = to;
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .now = to;
     }
 
     /// Every duration slept on this clock, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).sleeps.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .sleeps
+            .clone()
     }
 
     /// Total time slept on this clock.
@@ -83,14 +95,19 @@ impl ManualClock {
 
 impl fmt::Debug for ManualClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManualClock").field("now", &self.now()).finish()
+        f.debug_struct("ManualClock")
+            .field("now", &self.now())
+            .finish()
     }
 }
 
 #[async_trait::async_trait]
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).now
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .now
     }
 
     async fn sleep(&self, duration: Duration) {

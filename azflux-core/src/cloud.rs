@@ -145,7 +145,8 @@ impl Cloud {
 
     /// The Entra ID v2 token endpoint of `tenant`.
     pub fn token_endpoint(&self, tenant: &str) -> Result<Url, url::ParseError> {
-        self.authority_host.join(&format!("{tenant}/oauth2/v2.0/token"))
+        self.authority_host
+            .join(&format!("{tenant}/oauth2/v2.0/token"))
     }
 
     /// `https://<name>.<vault suffix>/`.
@@ -155,7 +156,11 @@ impl Cloud {
 
     /// `<name>.<registry suffix>` (the login server; always lower-case).
     pub fn registry_login_server(&self, registry_name: &str) -> String {
-        format!("{}.{}", registry_name.to_ascii_lowercase(), self.container_registry_suffix)
+        format!(
+            "{}.{}",
+            registry_name.to_ascii_lowercase(),
+            self.container_registry_suffix
+        )
     }
 
     /// `<namespace>.<service bus suffix>`.
@@ -205,10 +210,16 @@ mod tests {
         let c = Cloud::public();
         assert_eq!(c.arm_scope(), "https://management.azure.com/.default");
         assert_eq!(c.key_vault_scope(), "https://vault.azure.net/.default");
-        assert_eq!(c.container_registry_scope(), "https://containerregistry.azure.net/.default");
+        assert_eq!(
+            c.container_registry_scope(),
+            "https://containerregistry.azure.net/.default"
+        );
         assert_eq!(c.event_hubs_scope(), "https://eventhubs.azure.net/.default");
         assert_eq!(c.storage_scope(), "https://storage.azure.com/.default");
-        assert_eq!(c.azure_devops_scope(), "499b84ac-1321-427f-aa17-267ca6975798/.default");
+        assert_eq!(
+            c.azure_devops_scope(),
+            "499b84ac-1321-427f-aa17-267ca6975798/.default"
+        );
         assert_eq!(
             c.token_endpoint("t1").unwrap().as_str(),
             "https://login.microsoftonline.com/t1/oauth2/v2.0/token"
@@ -218,11 +229,17 @@ mod tests {
     #[test]
     fn sovereign_clouds() {
         let cn = Cloud::china();
-        assert_eq!(cn.arm_scope(), "https://management.chinacloudapi.cn/.default");
+        assert_eq!(
+            cn.arm_scope(),
+            "https://management.chinacloudapi.cn/.default"
+        );
         assert_eq!(cn.key_vault_scope(), "https://vault.azure.cn/.default");
         assert_eq!(cn.registry_login_server("MyAcr"), "myacr.azurecr.cn");
         let us = Cloud::us_government();
-        assert_eq!(us.authority_host.as_str(), "https://login.microsoftonline.us/");
+        assert_eq!(
+            us.authority_host.as_str(),
+            "https://login.microsoftonline.us/"
+        );
         assert_eq!(us.event_hubs_host("ns"), "ns.servicebus.usgovcloudapi.net");
         assert_eq!(Cloud::by_name("AzureChinaCloud"), Some(cn));
         assert_eq!(Cloud::by_name("nowhere"), None);

@@ -63,20 +63,32 @@ impl CachedCredential {
     /// How many token requests reached the inner credential for `scope` (for tests and benchmarks).
     pub fn token_requests(&self, scope: &str) -> u64 {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.get(scope).map(|s| s.requests.load(Ordering::Relaxed)).unwrap_or(0)
+        slots
+            .get(scope)
+            .map(|s| s.requests.load(Ordering::Relaxed))
+            .unwrap_or(0)
     }
 
     /// Token requests per scope, for benchmarks.
     pub fn token_requests_by_scope(&self) -> Vec<(String, u64)> {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<_> = slots.iter().map(|(k, s)| (k.clone(), s.requests.load(Ordering::Relaxed))).collect();
+        let mut out: Vec<_> = slots
+            .iter()
+            .map(|(k, s)| (k.clone(), s.requests.load(Ordering::Relaxed)))
+            .collect();
         out.sort();
         out
     }
 
     /// Drops every cached token (e.g. after a 401 that says the token was revoked).
     pub async fn invalidate(&self) {
-        let slots: Vec<_> = self.slots.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        let slots: Vec<_> = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
         for slot in slots {
             *slot.token.lock().await = None;
         }
@@ -139,7 +151,9 @@ impl StaticTokenCredential {
 
 impl fmt::Debug for StaticTokenCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StaticTokenCredential").field("expires_on", &self.token.expires_on).finish_non_exhaustive()
+        f.debug_struct("StaticTokenCredential")
+            .field("expires_on", &self.token.expires_on)
+            .finish_non_exhaustive()
     }
 }
 
@@ -155,9 +169,15 @@ impl TokenCredential for StaticTokenCredential {
 }
 
 /// Gets a token for `scope` from `credential`, mapping failures to [`crate::Error::Credential`].
-pub async fn token_for(credential: &dyn TokenCredential, scope: &str) -> crate::Result<AccessToken> {
-    credential.get_token(&[scope], None).await.map_err(|e| crate::Error::Credential {
-        scope: scope.to_owned(),
-        message: crate::http::describe_core_error(&e),
-    })
+pub async fn token_for(
+    credential: &dyn TokenCredential,
+    scope: &str,
+) -> crate::Result<AccessToken> {
+    credential
+        .get_token(&[scope], None)
+        .await
+        .map_err(|e| crate::Error::Credential {
+            scope: scope.to_owned(),
+            message: crate::http::describe_core_error(&e),
+        })
 }

@@ -30,7 +30,11 @@ pub struct ServiceError {
 
 impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} answered {} {}: {}", self.resource, self.status, self.code, self.message)?;
+        write!(
+            f,
+            "{} answered {} {}: {}",
+            self.resource, self.status, self.code, self.message
+        )?;
         if let Some(inner) = &self.inner_code {
             write!(f, " ({inner})")?;
         }
@@ -47,25 +51,31 @@ impl fmt::Display for ServiceError {
 pub enum Error {
     /// 404: the resource does not exist (or the caller may not see it).
     #[error("not found: {0}. Check the name, resource group and subscription")]
-    NotFound(ServiceError),
+    NotFound(Box<ServiceError>),
     /// 409 / 412: the resource exists in a conflicting state, or another writer got there first.
     #[error("conflict: {0}. Re-read the resource and retry, or resolve the conflict it names")]
-    Conflict(ServiceError),
+    Conflict(Box<ServiceError>),
     /// 429 (or 503 with `Retry-After`) after the retry budget was spent.
     #[error("throttled: {0}. Wait{wait} and retry; lower concurrency if it persists", wait = .0.retry_after.map(|d| format!(" {}s", d.as_secs())).unwrap_or_default())]
-    Throttled(ServiceError),
+    Throttled(Box<ServiceError>),
     /// 401, or an Entra ID refusal of the credential.
-    #[error("unauthorized: {0}. Check the credential (client id, secret, federated token) and its tenant")]
-    Unauthorized(ServiceError),
+    #[error(
+        "unauthorized: {0}. Check the credential (client id, secret, federated token) and its tenant"
+    )]
+    Unauthorized(Box<ServiceError>),
     /// 403: authenticated, but not allowed.
-    #[error("forbidden: {0}. Grant the principal the role the operation needs (and allow for propagation time)")]
-    Forbidden(ServiceError),
+    #[error(
+        "forbidden: {0}. Grant the principal the role the operation needs (and allow for propagation time)"
+    )]
+    Forbidden(Box<ServiceError>),
     /// 400 / 422: the service rejected the request's content.
     #[error("bad request: {0}. Fix the request as the message says")]
-    BadRequest(ServiceError),
+    BadRequest(Box<ServiceError>),
     /// 5xx after the retry budget was spent, or another unexpected status.
-    #[error("service error: {0}. Retry later; if it persists, open a support ticket with the request id")]
-    Service(ServiceError),
+    #[error(
+        "service error: {0}. Retry later; if it persists, open a support ticket with the request id"
+    )]
+    Service(Box<ServiceError>),
     /// A long-running operation ended `Failed` or `Canceled`.
     #[error("long-running operation on {resource} ended {status}: {code}: {message}")]
     OperationFailed {
@@ -79,7 +89,9 @@ pub enum Error {
         message: String,
     },
     /// A long-running operation did not finish in the time allowed.
-    #[error("long-running operation on {resource} did not finish within {waited:?} (last status {last_status}); it may still complete: re-run to resume")]
+    #[error(
+        "long-running operation on {resource} did not finish within {waited:?} (last status {last_status}); it may still complete: re-run to resume"
+    )]
     OperationTimedOut {
         /// The resource the operation was about.
         resource: String,
@@ -121,7 +133,9 @@ pub enum Error {
         message: String,
     },
     /// A token was about to be sent to a host it is not meant for; nothing was sent.
-    #[error("refused to send a token for {scope} to {host}: not a host of this cloud for that service")]
+    #[error(
+        "refused to send a token for {scope} to {host}: not a host of this cloud for that service"
+    )]
     ForeignHost {
         /// The host the request was for.
         host: String,
@@ -162,13 +176,19 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Error::Throttled(_) | Error::Service(_) | Error::Transport { .. } | Error::OperationTimedOut { .. }
+            Error::Throttled(_)
+                | Error::Service(_)
+                | Error::Transport { .. }
+                | Error::OperationTimedOut { .. }
         )
     }
 
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(what: impl Into<String>, why: impl Into<String>) -> Self {
-        Error::InvalidInput { what: what.into(), why: why.into() }
+        Error::InvalidInput {
+            what: what.into(),
+            why: why.into(),
+        }
     }
 }
 
@@ -190,14 +210,18 @@ pub fn classify(
         };
         (default_reason(status).replace(' ', ""), message, None)
     });
-    let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v)).or_else(|| {
-        header("x-ms-retry-after-ms").and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_millis)
-    });
+    let retry_after = header("retry-after")
+        .and_then(|v| parse_retry_after(&v))
+        .or_else(|| {
+            header("x-ms-retry-after-ms")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_millis)
+        });
     let request_id = header("x-ms-request-id")
         .or_else(|| header("x-ms-correlation-request-id"))
         .or_else(|| header("activityid"))
         .or_else(|| header("x-vss-e2eid"));
-    let err = ServiceError {
+    let err = Box::new(ServiceError {
         status,
         code,
         message,
@@ -205,7 +229,7 @@ pub fn classify(
         resource: resource.to_owned(),
         request_id,
         retry_after,
-    };
+    });
     match status {
         404 | 410 => Error::NotFound(err),
         409 | 412 => Error::Conflict(err),
@@ -226,8 +250,16 @@ fn parse_error_body(body: &[u8]) -> Option<(String, String, Option<String>)> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     // ARM / Key Vault / MSI / common-types: {"error":{"code","message","innererror":{"code"}}}
     if let Some(obj) = v.get("error").filter(|e| e.is_object()) {
-        let code = obj.get("code").and_then(|c| c.as_str()).unwrap_or("Unknown").to_owned();
-        let message = obj.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
+        let code = obj
+            .get("code")
+            .and_then(|c| c.as_str())
+            .unwrap_or("Unknown")
+            .to_owned();
+        let message = obj
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_owned();
         let inner = obj
             .get("innererror")
             .and_then(|i| i.get("code"))
@@ -244,30 +276,61 @@ fn parse_error_body(body: &[u8]) -> Option<(String, String, Option<String>)> {
     }
     // Entra ID: {"error":"invalid_client","error_description":"AADSTS7000215: …\r\nTrace ID: …","error_codes":[7000215]}
     if let Some(error) = v.get("error").and_then(|e| e.as_str()) {
-        let description = v.get("error_description").and_then(|d| d.as_str()).unwrap_or_default();
-        let first_line = description.lines().next().unwrap_or_default().trim().to_owned();
+        let description = v
+            .get("error_description")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default();
+        let first_line = description
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         let aadsts = v
             .get("error_codes")
             .and_then(|c| c.get(0))
             .and_then(|c| c.as_u64())
             .map(|c| format!("AADSTS{c}"))
-            .or_else(|| first_line.split(':').next().filter(|p| p.starts_with("AADSTS")).map(str::to_owned));
-        return Some((aadsts.unwrap_or_else(|| error.to_owned()), first_line, Some(error.to_owned())));
+            .or_else(|| {
+                first_line
+                    .split(':')
+                    .next()
+                    .filter(|p| p.starts_with("AADSTS"))
+                    .map(str::to_owned)
+            });
+        return Some((
+            aadsts.unwrap_or_else(|| error.to_owned()),
+            first_line,
+            Some(error.to_owned()),
+        ));
     }
     // ACR / OCI distribution: {"errors":[{"code","message","detail"}]}
     if let Some(first) = v.get("errors").and_then(|e| e.get(0)) {
-        let code = first.get("code").and_then(|c| c.as_str()).unwrap_or("UNKNOWN").to_owned();
-        let message = first.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_owned();
+        let code = first
+            .get("code")
+            .and_then(|c| c.as_str())
+            .unwrap_or("UNKNOWN")
+            .to_owned();
+        let message = first
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default()
+            .to_owned();
         return Some((code, message, None));
     }
     // Azure DevOps WrappedException: {"message":"TF401019: …","typeKey":"GitRepositoryNotFoundException"}
-    if let (Some(message), Some(type_key)) =
-        (v.get("message").and_then(|m| m.as_str()), v.get("typeKey").and_then(|t| t.as_str()))
-    {
+    if let (Some(message), Some(type_key)) = (
+        v.get("message").and_then(|m| m.as_str()),
+        v.get("typeKey").and_then(|t| t.as_str()),
+    ) {
         return Some((type_key.to_owned(), message.to_owned(), None));
     }
     // Event Hubs / Service Bus and others: {"code": …, "message"/"Detail": …}
-    if let Some(code) = v.get("code").and_then(|c| c.as_str().map(str::to_owned).or_else(|| c.as_u64().map(|n| n.to_string()))) {
+    if let Some(code) = v.get("code").and_then(|c| {
+        c.as_str()
+            .map(str::to_owned)
+            .or_else(|| c.as_u64().map(|n| n.to_string()))
+    }) {
         let message = v
             .get("message")
             .or_else(|| v.get("Detail"))
@@ -285,10 +348,11 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    if let Ok(secs) = value.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = value.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs));
     }
     let format = time::format_description::well_known::Rfc2822;
     let at = time::OffsetDateTime::parse(value, &format).ok()?;
@@ -298,7 +362,10 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let lower = text.get(..64.min(text.len())).unwrap_or(text).to_ascii_lowercase();
+    let lower = text
+        .get(..64.min(text.len()))
+        .unwrap_or(text)
+        .to_ascii_lowercase();
     lower.contains("<html") || lower.contains("<!doctype")
 }
 
@@ -338,7 +405,8 @@ mod tests {
 
     #[test]
     fn arm_not_found() {
-        let body = br#"{"error":{"code":"ResourceNotFound","message":"The Resource 'x' was not found."}}"#;
+        let body =
+            br#"{"error":{"code":"ResourceNotFound","message":"The Resource 'x' was not found."}}"#;
         let e = classify(404, "GET /subscriptions/s/x", &no_headers, body);
         assert!(matches!(e, Error::NotFound(_)));
         assert_eq!(e.code(), Some("ResourceNotFound"));
@@ -366,7 +434,12 @@ mod tests {
     #[test]
     fn devops_and_acr_bodies() {
         let devops = br#"{"$id":"1","message":"TF401019: The Git repository with name or identifier X does not exist","typeKey":"GitRepositoryNotFoundException","errorCode":0}"#;
-        let e = classify(404, "GET /org/p/_apis/git/repositories/X", &no_headers, devops);
+        let e = classify(
+            404,
+            "GET /org/p/_apis/git/repositories/X",
+            &no_headers,
+            devops,
+        );
         assert_eq!(e.code(), Some("GitRepositoryNotFoundException"));
         let acr = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
         let e = classify(401, "GET /v2/", &no_headers, acr);
@@ -386,7 +459,12 @@ mod tests {
 
     #[test]
     fn html_bodies_are_not_echoed() {
-        let e = classify(401, "GET /x", &no_headers, b"<!DOCTYPE html><html>sign in</html>");
+        let e = classify(
+            401,
+            "GET /x",
+            &no_headers,
+            b"<!DOCTYPE html><html>sign in</html>",
+        );
         assert!(!e.to_string().contains("<html"));
     }
 

@@ -10,17 +10,19 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::headers::{HeaderName, Headers};
 use azure_core::http::policies::{Policy, PolicyResult, RetryHeaders, RetryPolicy};
 use azure_core::http::{
-    AsyncRawResponse, ClientOptions, Context, HttpClient, Method, Request, RetryOptions, StatusCode,
-    Transport, Url,
+    AsyncRawResponse, ClientOptions, Context, HttpClient, Method, Request, RetryOptions,
+    StatusCode, Transport, Url,
 };
 use bytes::Bytes;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use azure_core::http::{AsyncRawResponse as StreamingResponse, Method as HttpMethod, Request as HttpRequest};
+pub use azure_core::http::{
+    AsyncRawResponse as StreamingResponse, Method as HttpMethod, Request as HttpRequest,
+};
 
-/// The application id azure_core puts first in the `User-Agent`: `azflux/<version>`.
+/// What azflux puts first in every `User-Agent`: `azflux/<version>`.
 pub const APPLICATION_ID: &str = concat!("azflux/", env!("CARGO_PKG_VERSION"));
 
 /// Retry settings: bounded, exponential, with full jitter.
@@ -50,13 +52,18 @@ impl Default for RetryConfig {
 impl RetryConfig {
     /// No retries at all.
     pub fn none() -> Self {
-        Self { max_retries: 0, ..Self::default() }
+        Self {
+            max_retries: 0,
+            ..Self::default()
+        }
     }
 
     /// The backoff before retry number `attempt` (1-based), before jitter: `initial * 2^(attempt-1)`, capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(20));
-        self.initial_delay.saturating_mul(factor).min(self.max_delay)
+        self.initial_delay
+            .saturating_mul(factor)
+            .min(self.max_delay)
     }
 }
 
@@ -74,7 +81,11 @@ pub struct HttpPipelineOptions {
 
 impl Default for HttpPipelineOptions {
     fn default() -> Self {
-        Self { transport: None, retry: RetryConfig::default(), clock: system_clock() }
+        Self {
+            transport: None,
+            retry: RetryConfig::default(),
+            clock: system_clock(),
+        }
     }
 }
 
@@ -96,8 +107,13 @@ impl HttpPipelineOptions {
         if let Some(transport) = &self.transport {
             options.transport = Some(Transport::new(transport.clone()));
         }
-        options.retry = RetryOptions::custom(Arc::new(AzfluxRetryPolicy::new(self.retry.clone(), self.clock.clone())));
-        options.user_agent.application_id = Some(APPLICATION_ID.to_owned());
+        options.retry = RetryOptions::custom(Arc::new(AzfluxRetryPolicy::new(
+            self.retry.clone(),
+            self.clock.clone(),
+        )));
+        // azure_core only allows RFC 9110 tokens (no '/') in its application id; UserAgentPrefix puts
+        // `azflux/<version>` first instead.
+        options.per_try_policies.push(Arc::new(UserAgentPrefix));
         options
     }
 }
@@ -138,13 +154,19 @@ pub struct BearerAuth {
 
 impl fmt::Debug for BearerAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BearerAuth").field("scope", &self.scope).field("hosts", &self.hosts).finish_non_exhaustive()
+        f.debug_struct("BearerAuth")
+            .field("scope", &self.scope)
+            .field("hosts", &self.hosts)
+            .finish_non_exhaustive()
     }
 }
 
 impl BearerAuth {
     fn allows(&self, url: &Url) -> bool {
-        url.scheme() == "https" && url.host_str().is_some_and(|h| self.hosts.iter().any(|r| r.allows(h)))
+        url.scheme() == "https"
+            && url
+                .host_str()
+                .is_some_and(|h| self.hosts.iter().any(|r| r.allows(h)))
     }
 }
 
@@ -162,7 +184,8 @@ pub struct Response {
 impl Response {
     /// A header value by (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get_optional_str(&HeaderName::from(name.to_ascii_lowercase()))
+        self.headers
+            .get_optional_str(&HeaderName::from(name.to_ascii_lowercase()))
     }
 
     /// Whether the status is 2xx.
@@ -182,7 +205,11 @@ impl Response {
     pub fn retry_after(&self) -> Option<Duration> {
         self.header("retry-after")
             .and_then(crate::error::parse_retry_after)
-            .or_else(|| self.header("x-ms-retry-after-ms").and_then(|v| v.parse().ok()).map(Duration::from_millis))
+            .or_else(|| {
+                self.header("x-ms-retry-after-ms")
+                    .and_then(|v| v.parse().ok())
+                    .map(Duration::from_millis)
+            })
     }
 
     /// The ARM rate-limit counters the response carried.
@@ -192,12 +219,21 @@ impl Response {
 
     /// Turns a non-2xx response into the classified error.
     pub fn error_for(&self, resource: &str) -> Error {
-        classify(self.status, resource, &|n| self.header(n).map(str::to_owned), &self.body)
+        classify(
+            self.status,
+            resource,
+            &|n| self.header(n).map(str::to_owned),
+            &self.body,
+        )
     }
 
     /// `Ok(self)` for 2xx, the classified error otherwise.
     pub fn check(self, resource: &str) -> Result<Self> {
-        if self.is_success() { Ok(self) } else { Err(self.error_for(resource)) }
+        if self.is_success() {
+            Ok(self)
+        } else {
+            Err(self.error_for(resource))
+        }
     }
 }
 
@@ -225,7 +261,10 @@ impl RateLimits {
 
     /// One counter, e.g. `subscription-writes`.
     pub fn get(&self, name: &str) -> Option<u64> {
-        self.remaining.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.remaining
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
     }
 
     /// The smallest remaining counter, if any: how close this principal is to being throttled.
@@ -245,7 +284,10 @@ pub struct HttpPipeline {
 
 impl fmt::Debug for HttpPipeline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpPipeline").field("bearer", &self.bearer).field("retry", &self.retry).finish_non_exhaustive()
+        f.debug_struct("HttpPipeline")
+            .field("bearer", &self.bearer)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
     }
 }
 
@@ -275,7 +317,12 @@ impl HttpPipeline {
             per_try,
             None,
         );
-        Self { pipeline: Arc::new(pipeline), bearer, clock: options.clock.clone(), retry: options.retry.clone() }
+        Self {
+            pipeline: Arc::new(pipeline),
+            bearer,
+            clock: options.clock.clone(),
+            retry: options.retry.clone(),
+        }
     }
 
     /// The clock this pipeline waits on.
@@ -297,7 +344,11 @@ impl HttpPipeline {
             resource: resource.clone(),
             message: format!("the response body was cut: {}", describe_core_error(&e)),
         })?;
-        Ok(Response { status: u16::from(status), headers, body })
+        Ok(Response {
+            status: u16::from(status),
+            headers,
+            body,
+        })
     }
 
     /// Sends `request`; 2xx gives the [`Response`], anything else the classified [`Error`].
@@ -308,39 +359,66 @@ impl HttpPipeline {
 
     /// Sends `request` and returns the response with its body still streaming (for large payloads).
     pub async fn stream(&self, request: &mut Request) -> Result<AsyncRawResponse> {
-        if let Some(auth) = &self.bearer {
-            if !auth.allows(request.url()) {
-                return Err(Error::ForeignHost {
-                    host: request.url().host_str().unwrap_or_default().to_owned(),
-                    scope: auth.scope.clone(),
-                });
-            }
+        if let Some(auth) = &self.bearer
+            && !auth.allows(request.url())
+        {
+            return Err(Error::ForeignHost {
+                host: request.url().host_str().unwrap_or_default().to_owned(),
+                scope: auth.scope.clone(),
+            });
         }
         let ctx = Context::new();
-        let options = azure_core::http::PipelineStreamOptions { skip_checks: true, ..Default::default() };
-        self.pipeline.stream(&ctx, request, Some(options)).await.map_err(|e| match e.kind() {
-            azure_core::error::ErrorKind::Credential => Error::Credential {
-                scope: self.bearer.as_ref().map(|b| b.scope.clone()).unwrap_or_default(),
-                message: describe_core_error(&e),
-            },
-            _ => Error::Transport { resource: describe_request(request), message: describe_core_error(&e) },
-        })
+        let options = azure_core::http::PipelineStreamOptions {
+            skip_checks: true,
+            ..Default::default()
+        };
+        self.pipeline
+            .stream(&ctx, request, Some(options))
+            .await
+            .map_err(|e| match e.kind() {
+                azure_core::error::ErrorKind::Credential => Error::Credential {
+                    scope: self
+                        .bearer
+                        .as_ref()
+                        .map(|b| b.scope.clone())
+                        .unwrap_or_default(),
+                    message: describe_core_error(&e),
+                },
+                _ => Error::Transport {
+                    resource: describe_request(request),
+                    message: describe_core_error(&e),
+                },
+            })
     }
 }
 
 /// `METHOD /path` of a request: what errors and logs name (never the query string or credentials).
 pub fn describe_request(request: &Request) -> String {
     let url = request.url();
-    format!("{} {}{}", request.method(), url.host_str().unwrap_or_default(), url.path())
+    format!(
+        "{} {}{}",
+        request.method(),
+        url.host_str().unwrap_or_default(),
+        url.path()
+    )
 }
 
 /// A readable message for an azure_core error; Entra ID refusals become `AADSTS…: <first line>`.
 pub fn describe_core_error(error: &azure_core::Error) -> String {
-    if let azure_core::error::ErrorKind::HttpResponse { status, raw_response: Some(raw), .. } = error.kind() {
+    if let azure_core::error::ErrorKind::HttpResponse {
+        status,
+        raw_response: Some(raw),
+        ..
+    } = error.kind()
+    {
         let classified = classify(
             u16::from(*status),
             "token endpoint",
-            &|n| raw.headers().get_optional_str(&HeaderName::from(n.to_owned())).map(str::to_owned),
+            &|n| {
+                raw.headers()
+                    .get_optional_str(&HeaderName::from(n.to_owned()))
+                    .map(str::to_owned)
+            },
             raw.body(),
         );
         if let Some(se) = classified.service_error() {
@@ -359,11 +437,16 @@ pub fn describe_core_error(error: &azure_core::Error) -> String {
 }
 
 /// A request with a JSON body.
-pub fn json_request<T: serde::Serialize>(method: Method, url: Url, body: Option<&T>) -> Result<Request> {
+pub fn json_request<T: serde::Serialize>(
+    method: Method,
+    url: Url,
+    body: Option<&T>,
+) -> Result<Request> {
     let mut request = Request::new(url, method);
     request.insert_header("accept", "application/json");
     if let Some(body) = body {
-        let bytes = serde_json::to_vec(body).map_err(|e| Error::invalid("request body", e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| Error::invalid("request body", e.to_string()))?;
         request.insert_header("content-type", "application/json");
         request.set_body(bytes);
     }
@@ -383,21 +466,31 @@ impl AzfluxRetryPolicy {
     /// A policy with `config`, sleeping on `clock`.
     pub fn new(config: RetryConfig, clock: Arc<dyn Clock>) -> Self {
         let headers = RetryHeaders {
+            // azure_core's own constants: get_retry_after reads RETRY_AFTER as seconds, the others as ms.
             retry_headers: vec![
-                HeaderName::from_static("x-ms-retry-after-ms"),
-                HeaderName::from_static("retry-after-ms"),
-                HeaderName::from_static("retry-after"),
+                azure_core::http::headers::X_MS_RETRY_AFTER_MS,
+                azure_core::http::headers::RETRY_AFTER_MS,
+                azure_core::http::headers::RETRY_AFTER,
             ],
         };
-        Self { config, clock, headers }
+        Self {
+            config,
+            clock,
+            headers,
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl RetryPolicy for AzfluxRetryPolicy {
-    fn is_expired(&self, duration_since_start: azure_core::time::Duration, retry_count: u32) -> bool {
+    fn is_expired(
+        &self,
+        duration_since_start: azure_core::time::Duration,
+        retry_count: u32,
+    ) -> bool {
         retry_count >= self.config.max_retries
-            || duration_since_start.whole_milliseconds() >= self.config.max_elapsed.as_millis() as i128
+            || duration_since_start.whole_milliseconds()
+                >= self.config.max_elapsed.as_millis() as i128
     }
 
     fn retry_headers(&self) -> Option<&RetryHeaders> {
@@ -422,8 +515,43 @@ impl RetryPolicy for AzfluxRetryPolicy {
             Some(server_says) => Duration::try_from(server_says).unwrap_or_default(),
             None => Duration::try_from(self.sleep_duration(retry_count)).unwrap_or_default(),
         };
-        tracing::debug!(retry = retry_count, wait_ms = wait.as_millis() as u64, "retrying after backoff");
+        tracing::debug!(
+            retry = retry_count,
+            wait_ms = wait.as_millis() as u64,
+            "retrying after backoff"
+        );
         self.clock.sleep(wait).await;
+    }
+}
+
+/// Puts `azflux/<version>` in front of the `User-Agent` azure_core builds.
+#[derive(Debug)]
+struct UserAgentPrefix;
+
+#[async_trait::async_trait]
+#[allow(elided_lifetimes_in_paths)] // the trait's signature elides Context's lifetime
+impl Policy for UserAgentPrefix {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
+        let current = request
+            .headers()
+            .get_optional_string(&HeaderName::from_static("user-agent"))
+            .unwrap_or_default();
+        if !current.starts_with(APPLICATION_ID) {
+            let agent = format!("{APPLICATION_ID} {current}");
+            request.insert_header("user-agent", agent.trim_end().to_owned());
+        }
+        match next.split_first() {
+            Some((first, rest)) => first.send(ctx, request, rest).await,
+            None => Err(azure_core::Error::with_message(
+                azure_core::error::ErrorKind::Other,
+                "the pipeline has no transport policy",
+            )),
+        }
     }
 }
 
@@ -435,7 +563,12 @@ struct BearerPolicy {
 #[async_trait::async_trait]
 #[allow(elided_lifetimes_in_paths)] // the trait's signature elides Context's lifetime
 impl Policy for BearerPolicy {
-    async fn send(&self, ctx: &Context, request: &mut Request, next: &[Arc<dyn Policy>]) -> PolicyResult {
+    async fn send(
+        &self,
+        ctx: &Context,
+        request: &mut Request,
+        next: &[Arc<dyn Policy>],
+    ) -> PolicyResult {
         if !self.auth.allows(request.url()) {
             return Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Credential,
@@ -446,7 +579,11 @@ impl Policy for BearerPolicy {
                 ),
             ));
         }
-        let token = self.auth.credential.get_token(&[self.auth.scope.as_str()], None).await?;
+        let token = self
+            .auth
+            .credential
+            .get_token(&[self.auth.scope.as_str()], None)
+            .await?;
         request.insert_header("authorization", format!("Bearer {}", token.token.secret()));
         match next.split_first() {
             Some((first, rest)) => first.send(ctx, request, rest).await,
@@ -477,7 +614,11 @@ mod tests {
             let cap = RetryConfig::default().backoff(attempt);
             for _ in 0..50 {
                 let d = Duration::try_from(p.sleep_duration(attempt)).unwrap();
-                assert!(d >= cap / 2 && d <= cap, "{d:?} outside [{:?}, {cap:?}]", cap / 2);
+                assert!(
+                    d >= cap / 2 && d <= cap,
+                    "{d:?} outside [{:?}, {cap:?}]",
+                    cap / 2
+                );
             }
         }
     }
@@ -487,6 +628,8 @@ mod tests {
         assert!(HostRule::Suffix(".vault.azure.net".into()).allows("kv.vault.azure.net"));
         assert!(!HostRule::Suffix(".vault.azure.net".into()).allows("vault.azure.net"));
         assert!(HostRule::Exact("management.azure.com".into()).allows("Management.Azure.com"));
-        assert!(!HostRule::Exact("management.azure.com".into()).allows("management.azure.com.evil.io"));
+        assert!(
+            !HostRule::Exact("management.azure.com".into()).allows("management.azure.com.evil.io")
+        );
     }
 }

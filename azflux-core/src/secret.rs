@@ -27,9 +27,18 @@ pub fn redact_url(url: &url::Url) -> String {
         let names: Vec<String> = url
             .query_pairs()
             .map(|(k, _)| {
-                let keep = matches!(k.as_ref(), "api-version" | "$filter" | "$top" | "filter" | "path");
+                let keep = matches!(
+                    k.as_ref(),
+                    "api-version" | "$filter" | "$top" | "filter" | "path"
+                );
                 if keep {
-                    format!("{k}={}", url.query_pairs().find(|(n, _)| *n == k).map(|(_, v)| v).unwrap_or_default())
+                    format!(
+                        "{k}={}",
+                        url.query_pairs()
+                            .find(|(n, _)| *n == k)
+                            .map(|(_, v)| v)
+                            .unwrap_or_default()
+                    )
                 } else {
                     format!("{k}=…")
                 }
@@ -52,7 +61,8 @@ mod tests {
 
     #[test]
     fn urls_lose_credentials_and_query_values() {
-        let u = url::Url::parse("https://user:pw@example.com/p?sig=abc&api-version=2024-01-01").unwrap();
+        let u = url::Url::parse("https://user:pw@example.com/p?sig=abc&api-version=2024-01-01")
+            .unwrap();
         let shown = redact_url(&u);
         assert!(!shown.contains("pw"));
         assert!(!shown.contains("abc"));

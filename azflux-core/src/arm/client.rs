@@ -4,7 +4,9 @@
 use super::lro::{LroPoller, LroProgress, LroStart, PollerOptions};
 use crate::cloud::Cloud;
 use crate::error::{Error, Result};
-use crate::http::{BearerAuth, HostRule, HttpPipeline, HttpPipelineOptions, RateLimits, Response, json_request};
+use crate::http::{
+    BearerAuth, HostRule, HttpPipeline, HttpPipelineOptions, RateLimits, Response, json_request,
+};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{Method, Url};
 use serde_json::Value;
@@ -82,9 +84,9 @@ impl<T> Ensured<T> {
 /// NOT done: values must match). Read-only fields the service adds to `actual` do not matter.
 pub fn json_is_subset(desired: &Value, actual: &Value) -> bool {
     match (desired, actual) {
-        (Value::Object(d), Value::Object(a)) => {
-            d.iter().all(|(k, dv)| a.get(k).is_some_and(|av| json_is_subset(dv, av)) || dv.is_null())
-        }
+        (Value::Object(d), Value::Object(a)) => d
+            .iter()
+            .all(|(k, dv)| a.get(k).is_some_and(|av| json_is_subset(dv, av)) || dv.is_null()),
         (Value::Array(d), Value::Array(a)) => {
             d.len() == a.len() && d.iter().zip(a).all(|(dv, av)| json_is_subset(dv, av))
         }
@@ -104,14 +106,31 @@ pub struct ArmClient {
 impl ArmClient {
     /// A client for `cloud`'s Resource Manager, authenticating with `credential` (scope `<arm>/.default`).
     /// Tokens go only to the Resource Manager host.
-    pub fn new(cloud: &Cloud, credential: Arc<dyn TokenCredential>, options: ArmClientOptions) -> Self {
-        let host = cloud.resource_manager.host_str().unwrap_or_default().to_owned();
+    pub fn new(
+        cloud: &Cloud,
+        credential: Arc<dyn TokenCredential>,
+        options: ArmClientOptions,
+    ) -> Self {
+        let host = cloud
+            .resource_manager
+            .host_str()
+            .unwrap_or_default()
+            .to_owned();
         let pipeline = HttpPipeline::with_bearer(
             &options.http,
-            BearerAuth { credential, scope: cloud.arm_scope(), hosts: vec![HostRule::Exact(host)] },
+            BearerAuth {
+                credential,
+                scope: cloud.arm_scope(),
+                hosts: vec![HostRule::Exact(host)],
+            },
         );
         let poller = LroPoller::new(pipeline.clone(), options.poller);
-        Self { endpoint: cloud.resource_manager.clone(), pipeline, poller, last_rate_limits: Default::default() }
+        Self {
+            endpoint: cloud.resource_manager.clone(),
+            pipeline,
+            poller,
+            last_rate_limits: Default::default(),
+        }
     }
 
     /// The pipeline (for callers that need a request shape this client has no helper for).
@@ -121,7 +140,10 @@ impl ArmClient {
 
     /// The throttling counters of the latest response.
     pub fn last_rate_limits(&self) -> RateLimits {
-        self.last_rate_limits.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.last_rate_limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// `<endpoint><path>?api-version=<version>`; `path` is a resource id or an id plus an action.
@@ -133,19 +155,27 @@ impl ArmClient {
             .endpoint
             .join(path.trim_start_matches('/'))
             .map_err(|e| Error::invalid(format!("resource path '{path}'"), e.to_string()))?;
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
         Ok(url)
     }
 
     fn record(&self, response: &Response) {
         let limits = response.rate_limits();
         if !limits.remaining.is_empty() {
-            *self.last_rate_limits.lock().unwrap_or_else(PoisonError::into_inner) = limits;
+            *self
+                .last_rate_limits
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = limits;
         }
     }
 
     fn to_arm(&self, response: Response, resource: &str) -> Result<ArmResponse<Value>> {
-        let body = if response.body.is_empty() { Value::Null } else { response.json(resource)? };
+        let body = if response.body.is_empty() {
+            Value::Null
+        } else {
+            response.json(resource)?
+        };
         Ok(ArmResponse {
             status: response.status,
             rate_limits: response.rate_limits(),
@@ -154,7 +184,13 @@ impl ArmClient {
         })
     }
 
-    async fn send(&self, method: Method, path: &str, api_version: &str, body: Option<&Value>) -> Result<(Url, Response)> {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<(Url, Response)> {
         let url = self.url(path, api_version)?;
         let mut request = json_request(method, url.clone(), body)?;
         let response = self.pipeline.send(&mut request).await?;
@@ -174,13 +210,21 @@ impl ArmClient {
     }
 
     /// GETs a resource into a typed body; `None` when it does not exist.
-    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, id: &str, api_version: &str) -> Result<Option<T>> {
+    pub async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        id: &str,
+        api_version: &str,
+    ) -> Result<Option<T>> {
         match self.get(id, api_version).await? {
             None => Ok(None),
-            Some(r) => serde_json::from_value(r.body).map(Some).map_err(|e| Error::UnexpectedResponse {
-                resource: format!("GET {id}"),
-                message: e.to_string(),
-            }),
+            Some(r) => {
+                serde_json::from_value(r.body)
+                    .map(Some)
+                    .map_err(|e| Error::UnexpectedResponse {
+                        resource: format!("GET {id}"),
+                        message: e.to_string(),
+                    })
+            }
         }
     }
 
@@ -196,7 +240,10 @@ impl ArmClient {
         let (url, response) = self.send(Method::Put, id, api_version, Some(body)).await?;
         let response = response.check(&resource)?;
         let status = response.status;
-        let finished = self.poller.wait(LroStart::new(Method::Put, url, response), progress).await?;
+        let finished = self
+            .poller
+            .wait(LroStart::new(Method::Put, url, response), progress)
+            .await?;
         let mut out = self.to_arm(finished, &resource)?;
         out.status = status;
         Ok(out)
@@ -216,7 +263,9 @@ impl ArmClient {
         let (url, response) = self.send(Method::Post, &path, api_version, body).await?;
         let response = response.check(&resource)?;
         let finished = if response.status == 202 {
-            self.poller.wait(LroStart::new(Method::Post, url, response), progress).await?
+            self.poller
+                .wait(LroStart::new(Method::Post, url, response), progress)
+                .await?
         } else {
             response
         };
@@ -236,7 +285,9 @@ impl ArmClient {
             404 | 204 => Ok(false),
             200 => Ok(true),
             202 => {
-                self.poller.wait(LroStart::new(Method::Delete, url, response), progress).await?;
+                self.poller
+                    .wait(LroStart::new(Method::Delete, url, response), progress)
+                    .await?;
                 Ok(true)
             }
             _ => Err(response.error_for(&resource)),
@@ -256,7 +307,11 @@ impl ArmClient {
             if let Some(values) = page.get("value").and_then(|v| v.as_array()) {
                 items.extend(values.iter().cloned());
             }
-            match page.get("nextLink").and_then(|n| n.as_str()).filter(|n| !n.is_empty()) {
+            match page
+                .get("nextLink")
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty())
+            {
                 Some(next) => {
                     url = Url::parse(next).map_err(|e| Error::UnexpectedResponse {
                         resource: resource.clone(),
@@ -272,7 +327,10 @@ impl ArmClient {
                 None => return Ok(items),
             }
         }
-        Err(Error::UnexpectedResponse { resource, message: "more than 1000 pages".into() })
+        Err(Error::UnexpectedResponse {
+            resource,
+            message: "more than 1000 pages".into(),
+        })
     }
 
     /// Creates the resource or converges it to `desired`: GET; if every field of `desired` already has its
@@ -296,8 +354,14 @@ impl ArmClient {
                 return Ok(Ensured::Unchanged(current.body.clone()));
             }
         }
-        let updated = self.put_and_wait(id, api_version, desired, progress).await?;
-        Ok(if existing.is_some() { Ensured::Updated(updated.body) } else { Ensured::Created(updated.body) })
+        let updated = self
+            .put_and_wait(id, api_version, desired, progress)
+            .await?;
+        Ok(if existing.is_some() {
+            Ensured::Updated(updated.body)
+        } else {
+            Ensured::Created(updated.body)
+        })
     }
 }
 

@@ -39,16 +39,32 @@ pub enum OperationStatus {
 impl OperationStatus {
     /// Reads a status word plus an optional `error` object.
     pub fn from_parts(status: &str, error: Option<&serde_json::Value>) -> Self {
-        let code = error.and_then(|e| e.get("code")).and_then(|c| c.as_str()).unwrap_or_default().to_owned();
-        let message = error.and_then(|e| e.get("message")).and_then(|c| c.as_str()).unwrap_or_default().to_owned();
+        let code = error
+            .and_then(|e| e.get("code"))
+            .and_then(|c| c.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let message = error
+            .and_then(|e| e.get("message"))
+            .and_then(|c| c.as_str())
+            .unwrap_or_default()
+            .to_owned();
         match status.to_ascii_lowercase().as_str() {
             "succeeded" => OperationStatus::Succeeded,
             "failed" => OperationStatus::Failed {
-                code: if code.is_empty() { "Failed".into() } else { code },
+                code: if code.is_empty() {
+                    "Failed".into()
+                } else {
+                    code
+                },
                 message,
             },
             "canceled" | "cancelled" => OperationStatus::Canceled {
-                code: if code.is_empty() { "Canceled".into() } else { code },
+                code: if code.is_empty() {
+                    "Canceled".into()
+                } else {
+                    code
+                },
                 message,
             },
             _ => OperationStatus::Running(status.to_owned()),
@@ -96,7 +112,12 @@ impl LroStart {
             Method::Put | Method::Patch => FinalStateVia::OriginalUri,
             _ => FinalStateVia::Location,
         };
-        Self { method, resource_url, initial, final_state_via }
+        Self {
+            method,
+            resource_url,
+            initial,
+            final_state_via,
+        }
     }
 
     /// Overrides where the final state is read.
@@ -158,8 +179,17 @@ impl LroPoller {
 
     /// Polls the operation `start` describes to its end; returns the final response (the resource for
     /// PUT/PATCH, the Location result for POST, an empty 200 for DELETE), or the operation's error.
-    pub async fn wait(&self, start: LroStart, progress: &(dyn Fn(&LroProgress) + Send + Sync)) -> Result<Response> {
-        let resource = format!("{} {}{}", start.method, start.resource_url.host_str().unwrap_or_default(), start.resource_url.path());
+    pub async fn wait(
+        &self,
+        start: LroStart,
+        progress: &(dyn Fn(&LroProgress) + Send + Sync),
+    ) -> Result<Response> {
+        let resource = format!(
+            "{} {}{}",
+            start.method,
+            start.resource_url.host_str().unwrap_or_default(),
+            start.resource_url.path()
+        );
         let initial = start.initial.clone().check(&resource)?;
         let async_url = header_url(&initial, "azure-asyncoperation");
         let location = header_url(&initial, "location");
@@ -193,7 +223,11 @@ impl LroPoller {
         loop {
             let elapsed = waited(&clock);
             if elapsed >= self.options.max_wait {
-                return Err(Error::OperationTimedOut { resource, waited: elapsed, last_status });
+                return Err(Error::OperationTimedOut {
+                    resource,
+                    waited: elapsed,
+                    last_status,
+                });
             }
             let wait = last
                 .retry_after()
@@ -205,7 +239,11 @@ impl LroPoller {
             if let Some(status_url) = &async_url {
                 let response = self.get(status_url.clone()).await?;
                 let body: serde_json::Value = response.json(&resource)?;
-                let word = body.get("status").and_then(|s| s.as_str()).unwrap_or("InProgress").to_owned();
+                let word = body
+                    .get("status")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("InProgress")
+                    .to_owned();
                 let status = OperationStatus::from_parts(&word, body.get("error"));
                 last_status = status.word().to_owned();
                 progress(&LroProgress {
@@ -219,7 +257,9 @@ impl LroPoller {
                     return Err(err);
                 }
                 if status == OperationStatus::Succeeded {
-                    return self.final_result(&start, location.as_ref(), &resource).await;
+                    return self
+                        .final_result(&start, location.as_ref(), &resource)
+                        .await;
                 }
                 last = response;
             } else if let Some(location_url) = &location {
@@ -250,7 +290,11 @@ impl LroPoller {
                 let error = response
                     .json::<serde_json::Value>(&resource)
                     .ok()
-                    .and_then(|b| b.pointer("/properties/error").cloned().or_else(|| b.get("error").cloned()));
+                    .and_then(|b| {
+                        b.pointer("/properties/error")
+                            .cloned()
+                            .or_else(|| b.get("error").cloned())
+                    });
                 let status = OperationStatus::from_parts(&word, error.as_ref());
                 last_status = word.clone();
                 progress(&LroProgress {
@@ -271,7 +315,12 @@ impl LroPoller {
         }
     }
 
-    async fn final_result(&self, start: &LroStart, location: Option<&Url>, resource: &str) -> Result<Response> {
+    async fn final_result(
+        &self,
+        start: &LroStart,
+        location: Option<&Url>,
+        resource: &str,
+    ) -> Result<Response> {
         match (start.final_state_via, start.method) {
             (_, Method::Delete) => Ok(Response {
                 status: 200,
@@ -301,12 +350,16 @@ impl LroPoller {
 }
 
 fn header_url(response: &Response, name: &str) -> Option<Url> {
-    response.header(name).and_then(|v| Url::parse(v.trim()).ok())
+    response
+        .header(name)
+        .and_then(|v| Url::parse(v.trim()).ok())
 }
 
 fn provisioning_state(response: &Response) -> Option<String> {
     let body: serde_json::Value = serde_json::from_slice(&response.body).ok()?;
-    body.pointer("/properties/provisioningState").and_then(|s| s.as_str()).map(str::to_owned)
+    body.pointer("/properties/provisioningState")
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
 }
 
 fn terminal_error(status: &OperationStatus, resource: &str) -> Option<Error> {
@@ -333,13 +386,25 @@ mod tests {
 
     #[test]
     fn status_words() {
-        assert_eq!(OperationStatus::from_parts("Succeeded", None), OperationStatus::Succeeded);
-        assert_eq!(OperationStatus::from_parts("Creating", None), OperationStatus::Running("Creating".into()));
+        assert_eq!(
+            OperationStatus::from_parts("Succeeded", None),
+            OperationStatus::Succeeded
+        );
+        assert_eq!(
+            OperationStatus::from_parts("Creating", None),
+            OperationStatus::Running("Creating".into())
+        );
         let err = serde_json::json!({"code": "QuotaExceeded", "message": "no cores"});
         assert_eq!(
             OperationStatus::from_parts("Failed", Some(&err)),
-            OperationStatus::Failed { code: "QuotaExceeded".into(), message: "no cores".into() }
+            OperationStatus::Failed {
+                code: "QuotaExceeded".into(),
+                message: "no cores".into()
+            }
         );
-        assert!(matches!(OperationStatus::from_parts("Canceled", None), OperationStatus::Canceled { .. }));
+        assert!(matches!(
+            OperationStatus::from_parts("Canceled", None),
+            OperationStatus::Canceled { .. }
+        ));
     }
 }

@@ -17,12 +17,23 @@ pub struct ResourceId {
 impl ResourceId {
     /// `/subscriptions/{sub}`.
     pub fn subscription(subscription_id: impl Into<String>) -> Self {
-        Self { subscription_id: subscription_id.into(), resource_group: None, provider: None, types: Vec::new() }
+        Self {
+            subscription_id: subscription_id.into(),
+            resource_group: None,
+            provider: None,
+            types: Vec::new(),
+        }
     }
 
     /// `/subscriptions/{sub}/resourceGroups/{rg}`.
-    pub fn resource_group(subscription_id: impl Into<String>, resource_group: impl Into<String>) -> Self {
-        Self { resource_group: Some(resource_group.into()), ..Self::subscription(subscription_id) }
+    pub fn resource_group(
+        subscription_id: impl Into<String>,
+        resource_group: impl Into<String>,
+    ) -> Self {
+        Self {
+            resource_group: Some(resource_group.into()),
+            ..Self::subscription(subscription_id)
+        }
     }
 
     /// A top-level resource in a resource group: `…/providers/{provider}/{type}/{name}`.
@@ -63,11 +74,20 @@ impl ResourceId {
             Some(s) if s.eq_ignore_ascii_case("subscriptions") => {}
             _ => return Err(bad("it must start with '/subscriptions/'".into())),
         }
-        let subscription_id = it.next().ok_or_else(|| bad("the subscription id is missing".into()))?.to_owned();
+        let subscription_id = it
+            .next()
+            .ok_or_else(|| bad("the subscription id is missing".into()))?
+            .to_owned();
         let mut out = Self::subscription(subscription_id);
-        let Some(next) = it.next() else { return Ok(out) };
+        let Some(next) = it.next() else {
+            return Ok(out);
+        };
         let next = if next.eq_ignore_ascii_case("resourceGroups") {
-            out.resource_group = Some(it.next().ok_or_else(|| bad("the resource group name is missing".into()))?.to_owned());
+            out.resource_group = Some(
+                it.next()
+                    .ok_or_else(|| bad("the resource group name is missing".into()))?
+                    .to_owned(),
+            );
             match it.next() {
                 None => return Ok(out),
                 Some(n) => n,
@@ -76,17 +96,31 @@ impl ResourceId {
             next
         };
         if !next.eq_ignore_ascii_case("providers") {
-            return Err(bad(format!("expected 'providers' or 'resourceGroups', found '{next}'")));
+            return Err(bad(format!(
+                "expected 'providers' or 'resourceGroups', found '{next}'"
+            )));
         }
-        out.provider = Some(it.next().ok_or_else(|| bad("the provider namespace is missing".into()))?.to_owned());
+        out.provider = Some(
+            it.next()
+                .ok_or_else(|| bad("the provider namespace is missing".into()))?
+                .to_owned(),
+        );
         let rest: Vec<&str> = it.collect();
         if rest.is_empty() {
-            return Err(bad("the resource type and name are missing after the provider namespace".into()));
+            return Err(bad(
+                "the resource type and name are missing after the provider namespace".into(),
+            ));
         }
-        if rest.len() % 2 != 0 {
-            return Err(bad(format!("the resource type '{}' has no name", rest[rest.len() - 1])));
+        if !rest.len().is_multiple_of(2) {
+            return Err(bad(format!(
+                "the resource type '{}' has no name",
+                rest[rest.len() - 1]
+            )));
         }
-        out.types = rest.chunks(2).map(|c| (c[0].to_owned(), c[1].to_owned())).collect();
+        out.types = rest
+            .chunks(2)
+            .map(|c| (c[0].to_owned(), c[1].to_owned()))
+            .collect();
         Ok(out)
     }
 
@@ -120,7 +154,10 @@ impl ResourceId {
     pub fn name(&self) -> &str {
         match self.types.last() {
             Some((_, n)) => n,
-            None => self.resource_group.as_deref().unwrap_or(&self.subscription_id),
+            None => self
+                .resource_group
+                .as_deref()
+                .unwrap_or(&self.subscription_id),
         }
     }
 
@@ -169,21 +206,36 @@ mod tests {
         assert_eq!(id.to_string(), s);
         assert_eq!(id.subscription_id(), "sub");
         assert_eq!(id.resource_group_name(), Some("rg"));
-        assert_eq!(id.resource_type().unwrap(), "Microsoft.ContainerService/managedClusters/agentPools");
+        assert_eq!(
+            id.resource_type().unwrap(),
+            "Microsoft.ContainerService/managedClusters/agentPools"
+        );
         assert_eq!(id.name(), "p1");
         assert_eq!(id.parent().unwrap().name(), "c1");
     }
 
     #[test]
     fn case_insensitive_keywords_are_normalised() {
-        let id = ResourceId::parse("/SUBSCRIPTIONS/s/resourcegroups/rg/PROVIDERS/Microsoft.KeyVault/vaults/kv").unwrap();
-        assert_eq!(id.to_string(), "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv");
+        let id = ResourceId::parse(
+            "/SUBSCRIPTIONS/s/resourcegroups/rg/PROVIDERS/Microsoft.KeyVault/vaults/kv",
+        )
+        .unwrap();
+        assert_eq!(
+            id.to_string(),
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+        );
     }
 
     #[test]
     fn scopes() {
-        assert_eq!(ResourceId::parse("/subscriptions/s").unwrap(), ResourceId::subscription("s"));
-        assert_eq!(ResourceId::parse("/subscriptions/s/resourceGroups/rg/").unwrap(), ResourceId::resource_group("s", "rg"));
+        assert_eq!(
+            ResourceId::parse("/subscriptions/s").unwrap(),
+            ResourceId::subscription("s")
+        );
+        assert_eq!(
+            ResourceId::parse("/subscriptions/s/resourceGroups/rg/").unwrap(),
+            ResourceId::resource_group("s", "rg")
+        );
     }
 
     #[test]
@@ -191,10 +243,19 @@ mod tests {
         let cases = [
             ("subscriptions/s", "must start with '/subscriptions/'"),
             ("/subscriptions", "subscription id is missing"),
-            ("/subscriptions/s/resourceGroups", "resource group name is missing"),
-            ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.X/things", "has no name"),
+            (
+                "/subscriptions/s/resourceGroups",
+                "resource group name is missing",
+            ),
+            (
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.X/things",
+                "has no name",
+            ),
             ("/subscriptions/s//x", "empty segment"),
-            ("/subscriptions/s/resourceGroups/rg/foo/bar", "expected 'providers'"),
+            (
+                "/subscriptions/s/resourceGroups/rg/foo/bar",
+                "expected 'providers'",
+            ),
         ];
         for (input, want) in cases {
             let e = ResourceId::parse(input).unwrap_err().to_string();

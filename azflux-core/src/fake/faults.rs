@@ -25,12 +25,20 @@ pub enum Fault {
 impl Fault {
     /// 429 `TooManyRequests` with `Retry-After`.
     pub fn throttle(retry_after_secs: u64) -> Self {
-        Fault::Status { status: 429, retry_after: Some(retry_after_secs), code: "SubscriptionRequestsThrottled".into() }
+        Fault::Status {
+            status: 429,
+            retry_after: Some(retry_after_secs),
+            code: "SubscriptionRequestsThrottled".into(),
+        }
     }
 
     /// A 5xx with an `InternalServerError` body.
     pub fn server_error(status: u16) -> Self {
-        Fault::Status { status, retry_after: None, code: "InternalServerError".into() }
+        Fault::Status {
+            status,
+            retry_after: None,
+            code: "InternalServerError".into(),
+        }
     }
 }
 
@@ -53,7 +61,10 @@ impl FaultMatch {
 
     /// Requests whose path contains `fragment`.
     pub fn path(fragment: impl Into<String>) -> Self {
-        Self { path_contains: Some(fragment.into()), ..Self::default() }
+        Self {
+            path_contains: Some(fragment.into()),
+            ..Self::default()
+        }
     }
 
     /// Only this method.
@@ -69,9 +80,17 @@ impl FaultMatch {
     }
 
     fn matches(&self, host: &str, method: &str, path: &str) -> bool {
-        self.host.as_deref().is_none_or(|h| h == host.to_ascii_lowercase())
-            && self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        self.host
+            .as_deref()
+            .is_none_or(|h| h == host.to_ascii_lowercase())
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|p| path.contains(p))
     }
 }
 
@@ -92,24 +111,39 @@ pub struct FaultInjector {
 impl FaultInjector {
     /// Makes the next `times` requests matching `when` fail with `fault`.
     pub fn inject(&self, when: FaultMatch, fault: Fault, times: usize) {
-        self.rules.lock().unwrap_or_else(PoisonError::into_inner).push(Rule { when, fault, remaining: times });
+        self.rules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Rule {
+                when,
+                fault,
+                remaining: times,
+            });
     }
 
     /// Removes every pending fault.
     pub fn clear(&self) {
-        self.rules.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.rules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// Faults that fired: (method, path, fault).
     pub fn fired(&self) -> Vec<(String, String, Fault)> {
-        self.fired.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.fired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Takes the first matching fault of the wanted kind (`drops` selects [`Fault::Drop`] or the others).
     pub(crate) fn take(&self, host: &str, method: &str, path: &str, drops: bool) -> Option<Fault> {
         let mut rules = self.rules.lock().unwrap_or_else(PoisonError::into_inner);
         let index = rules.iter().position(|r| {
-            r.remaining > 0 && (r.fault == Fault::Drop) == drops && r.when.matches(host, method, path)
+            r.remaining > 0
+                && (r.fault == Fault::Drop) == drops
+                && r.when.matches(host, method, path)
         })?;
         let rule = &mut rules[index];
         rule.remaining -= 1;
@@ -118,7 +152,10 @@ impl FaultInjector {
             rules.remove(index);
         }
         drop(rules);
-        self.fired.lock().unwrap_or_else(PoisonError::into_inner).push((method.to_owned(), path.to_owned(), fault.clone()));
+        self.fired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((method.to_owned(), path.to_owned(), fault.clone()));
         Some(fault)
     }
 }
@@ -130,9 +167,16 @@ mod tests {
     #[test]
     fn faults_fire_the_given_number_of_times_on_matching_requests() {
         let f = FaultInjector::default();
-        f.inject(FaultMatch::path("/managedClusters/").method("get"), Fault::throttle(3), 2);
+        f.inject(
+            FaultMatch::path("/managedClusters/").method("get"),
+            Fault::throttle(3),
+            2,
+        );
         assert_eq!(f.take("h", "PUT", "/x/managedClusters/c", false), None);
-        assert_eq!(f.take("h", "GET", "/x/managedClusters/c", false), Some(Fault::throttle(3)));
+        assert_eq!(
+            f.take("h", "GET", "/x/managedClusters/c", false),
+            Some(Fault::throttle(3))
+        );
         assert_eq!(f.take("h", "GET", "/x/managedClusters/c", true), None);
         assert!(f.take("h", "GET", "/x/managedClusters/c", false).is_some());
         assert_eq!(f.take("h", "GET", "/x/managedClusters/c", false), None);

@@ -65,20 +65,32 @@ pub fn sign(claims: &Claims, key: &[u8]) -> String {
 /// Reads the claims of any JWT without checking its signature (what clients do to learn `exp`).
 pub fn peek(token: &str) -> Result<Claims, TokenError> {
     let payload = token.split('.').nth(1).ok_or(TokenError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| TokenError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }
 
 /// Verifies signature, time window (at `now`, unix seconds) and audience (compared without a trailing `/`).
-pub fn verify(token: &str, key: &[u8], now: i64, audience: Option<&str>) -> Result<Claims, TokenError> {
+pub fn verify(
+    token: &str,
+    key: &[u8],
+    now: i64,
+    audience: Option<&str>,
+) -> Result<Claims, TokenError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(TokenError::Malformed);
     };
-    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| TokenError::Malformed)?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| TokenError::Malformed)?;
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| TokenError::Malformed)?;
     m.update(format!("{h}.{p}").as_bytes());
-    m.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+    m.verify_slice(&signature)
+        .map_err(|_| TokenError::BadSignature)?;
     let claims = peek(token)?;
     if claims.exp <= now {
         return Err(TokenError::Expired);
@@ -86,10 +98,10 @@ pub fn verify(token: &str, key: &[u8], now: i64, audience: Option<&str>) -> Resu
     if claims.nbf > now + 300 {
         return Err(TokenError::NotYetValid);
     }
-    if let Some(want) = audience {
-        if claims.aud.trim_end_matches('/') != want.trim_end_matches('/') {
-            return Err(TokenError::WrongAudience(claims.aud.clone()));
-        }
+    if let Some(want) = audience
+        && claims.aud.trim_end_matches('/') != want.trim_end_matches('/')
+    {
+        return Err(TokenError::WrongAudience(claims.aud.clone()));
     }
     Ok(claims)
 }
@@ -125,10 +137,21 @@ mod tests {
     #[test]
     fn round_trip_and_rejections() {
         let t = sign(&claims(100), b"k");
-        assert_eq!(verify(&t, b"k", 50, Some("https://management.azure.com")).unwrap().oid, "o");
-        assert_eq!(verify(&t, b"other", 50, None), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&t, b"k", 50, Some("https://management.azure.com"))
+                .unwrap()
+                .oid,
+            "o"
+        );
+        assert_eq!(
+            verify(&t, b"other", 50, None),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(verify(&t, b"k", 100, None), Err(TokenError::Expired));
-        assert!(matches!(verify(&t, b"k", 50, Some("https://vault.azure.net")), Err(TokenError::WrongAudience(_))));
+        assert!(matches!(
+            verify(&t, b"k", 50, Some("https://vault.azure.net")),
+            Err(TokenError::WrongAudience(_))
+        ));
         let mut forged = t.clone();
         forged.push('x');
         assert!(verify(&forged, b"k", 50, None).is_err());

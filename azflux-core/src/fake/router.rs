@@ -29,7 +29,10 @@ impl Router {
 
     /// For loopback hosts: requests whose path starts with `prefix` go to `addr`.
     pub fn add_path(&self, prefix: impl Into<String>, addr: SocketAddr) {
-        self.paths.write().unwrap_or_else(PoisonError::into_inner).push((prefix.into(), addr));
+        self.paths
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((prefix.into(), addr));
     }
 
     /// The fake for `host` (exact rules first, then the longest matching suffix), or for a loopback host the
@@ -37,7 +40,10 @@ impl Router {
     pub fn resolve(&self, host: &str, path: &str) -> Option<SocketAddr> {
         let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
         let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, addr)) = routes.iter().find(|(r, _)| matches!(r, HostRule::Exact(_)) && r.allows(&host)) {
+        if let Some((_, addr)) = routes
+            .iter()
+            .find(|(r, _)| matches!(r, HostRule::Exact(_)) && r.allows(&host))
+        {
             return Some(*addr);
         }
         let best = routes
@@ -108,7 +114,11 @@ impl RouterTransport {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { router, faults, client }
+        Self {
+            router,
+            faults,
+            client,
+        }
     }
 }
 
@@ -120,10 +130,16 @@ impl HttpClient for RouterTransport {
         let Some(addr) = self.router.resolve(&host, url.path()) else {
             return Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Other,
-                format!("no fake serves host '{host}' (routed: {})", self.router.hosts().join(", ")),
+                format!(
+                    "no fake serves host '{host}' (routed: {})",
+                    self.router.hosts().join(", ")
+                ),
             ));
         };
-        if let Some(Fault::Drop) = self.faults.take(&host, &request.method().to_string(), url.path(), true) {
+        if let Some(Fault::Drop) =
+            self.faults
+                .take(&host, request.method().as_ref(), url.path(), true)
+        {
             return Err(azure_core::Error::with_message(
                 azure_core::error::ErrorKind::Io,
                 format!("connection to {host} dropped (injected fault)"),

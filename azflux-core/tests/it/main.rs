@@ -1,1 +1,7 @@
-//! it
+//! Contract and scenario tests of azflux-core against the fake cloud.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod credentials;
+mod lro;
+mod redaction;
