@@ -1,1 +1,2 @@
-//! Serde request/response bodies, URL builders and response parsing: no I/O.
+//! Serde request/response bodies of the Azure DevOps REST API: no I/O. (Not written yet; see
+//! [`crate::client`].)
