@@ -1,6 +1,9 @@
 //! The library half of `cargo xtask`: everything the CLI does lives here so that it can be tested on its own.
 //! `main.rs` only parses flags and calls into these modules.
 
+pub mod bootstrap;
 pub mod conformance;
+pub mod credentials;
+pub mod fake_azure;
 pub mod flux_cli;
 pub mod sops_cli;

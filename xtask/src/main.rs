@@ -13,6 +13,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Bootstrap Flux on AKS. With no configuration, runs on the embedded fake cloud.
+    Bootstrap {
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Serve the whole fake Azure cloud until interrupted.
+    FakeAzure {
+        /// Port of the front door (0 = any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Serve HTTPS with a generated certificate (its CA is printed and written to a file).
+        #[arg(long)]
+        https: bool,
+        /// Print one JSON line with the endpoints and the sandbox credentials first.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the conformance checks against upstream fixtures kept outside the repo.
     Conformance {
         /// The fixtures directory (`../shared/fixtures`).
@@ -40,9 +58,53 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Conformance { fixtures, only } => conformance(&fixtures, only.as_deref()),
+        Command::FakeAzure { port, https, json } => run_async(fake_azure(port, https, json)),
+        Command::Bootstrap { dry_run } => run_async(xtask::bootstrap::run_sandbox(dry_run)),
         Command::Flux { args } => xtask::flux_cli::main(args),
         Command::Sops { args } => xtask::sops_cli::main(args),
     }
+}
+
+fn run_async(future: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(future) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn fake_azure(port: u16, https: bool, json: bool) -> anyhow::Result<()> {
+    let served = xtask::fake_azure::start(port, https, None).await?;
+    if json {
+        println!("{}", served.description);
+    } else {
+        println!(
+            "fake Azure cloud serving on {} (tenant {}, client {}); Ctrl-C to stop",
+            served.description["endpoint"].as_str().unwrap_or_default(),
+            served.description["tenant_id"].as_str().unwrap_or_default(),
+            served.description["client_id"].as_str().unwrap_or_default(),
+        );
+        if let Some(ca) = served.description["ca_cert_file"].as_str() {
+            println!("CA certificate: {ca}");
+        }
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    tokio::signal::ctrl_c().await?;
+    served.task.abort();
+    Ok(())
 }
 
 fn conformance(fixtures: &std::path::Path, only: Option<&str>) -> ExitCode {
@@ -68,7 +130,11 @@ fn conformance(fixtures: &std::path::Path, only: Option<&str>) -> ExitCode {
                 );
             }
             println!("conformance: {passed} passed, {failed} failed");
-            if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+            if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(e) => {
             eprintln!("error: {e:#}");

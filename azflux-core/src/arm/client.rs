@@ -365,6 +365,31 @@ impl ArmClient {
     }
 }
 
+/// The resource-groups api-version used (Microsoft.Resources, GA).
+pub const RESOURCE_GROUPS_API_VERSION: &str = "2021-04-01";
+
+impl ArmClient {
+    /// Creates the resource group in `location`, or leaves it as it is when it exists there.
+    pub async fn ensure_resource_group(
+        &self,
+        subscription_id: &str,
+        name: &str,
+        location: &str,
+        tags: &serde_json::Map<String, Value>,
+    ) -> Result<Ensured<Value>> {
+        if name.is_empty() || name.len() > 90 || name.ends_with('.') {
+            return Err(Error::invalid(
+                format!("resource group name '{name}'"),
+                "use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
+            ));
+        }
+        let id = super::ResourceId::resource_group(subscription_id, name).to_string();
+        let desired = serde_json::json!({"location": location, "tags": tags});
+        self.ensure(&id, RESOURCE_GROUPS_API_VERSION, &desired, &|_| {})
+            .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

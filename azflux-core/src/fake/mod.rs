@@ -12,6 +12,7 @@ pub mod faults;
 pub mod front;
 pub mod jwt;
 pub mod request;
+pub mod resource_groups;
 pub mod router;
 
 use crate::clock::{Clock, ManualClock};

@@ -1,1 +1,5 @@
-//! it
+//! Integration tests of xtask: the CLI end to end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod fake_azure;

@@ -1,0 +1,69 @@
+//! `cargo xtask fake-azure [--port N] [--https] [--json]`: serves the whole fake cloud until interrupted.
+//! With `--json` the first stdout line is one JSON object with the endpoints and the sandbox tenant id,
+//! client id and client secret, so any tool can use it.
+
+use azflux_core::clock::system_clock;
+use azflux_core::fake::{FakeCloud, FakeCloudOptions};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use std::path::PathBuf;
+
+/// A running served fake cloud.
+#[derive(Debug)]
+pub struct ServedCloud {
+    /// The fake cloud.
+    pub cloud: FakeCloud,
+    /// The JSON line `--json` prints.
+    pub description: serde_json::Value,
+    /// The front door task.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the fake cloud on the system clock and its front door on `port` (0 = any).
+pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::Result<ServedCloud> {
+    let cloud = FakeCloud::start_with(FakeCloudOptions {
+        clock: Some(system_clock()),
+        ..Default::default()
+    })
+    .await;
+    // Every crate's fake mounts here as the crates land (ARM resources, Key Vault, ACR, DevOps, Event Hubs).
+    let _arm = cloud.arm_server().await;
+    let (addr, ca_pem, task) = cloud.serve_front(port, https).await?;
+    let scheme = if https { "https" } else { "http" };
+    let ca_file = match (&ca_pem, ca_dir) {
+        (Some(pem), dir) => {
+            let dir = dir.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("azflux-fake-azure-{}", std::process::id()))
+            });
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("ca.pem");
+            std::fs::write(&path, pem)?;
+            Some(path)
+        }
+        (None, _) => None,
+    };
+    let sandbox = cloud.sandbox();
+    let endpoint = format!("{scheme}://127.0.0.1:{}", addr.port());
+    let description = json!({
+        "endpoint": endpoint,
+        "port": addr.port(),
+        "https": https,
+        "authority_host": format!("{endpoint}/"),
+        "token_endpoint": format!("{endpoint}/{}/oauth2/v2.0/token", sandbox.tenant_id),
+        "resource_manager": format!("{endpoint}/"),
+        "imds_endpoint": format!("{endpoint}/metadata/identity/oauth2/token"),
+        "tenant_id": sandbox.tenant_id,
+        "subscription_id": sandbox.subscription_id,
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret.expose_secret(),
+        "ca_cert_file": ca_file.as_ref().map(|p| p.display().to_string()),
+        "ca_cert_pem": ca_pem,
+        "hosts": cloud.router().hosts(),
+        "note": "Requests to 127.0.0.1 are routed by path; send a Host header (or use --resolve <host>:PORT:127.0.0.1 with --https) to reach a data-plane host.",
+    });
+    Ok(ServedCloud {
+        cloud,
+        description,
+        task,
+    })
+}

@@ -1,0 +1,142 @@
+//! `cargo xtask fake-azure --json` served to a tool no one here wrote: curl gets a token with the sandbox
+//! client, over plain HTTP and over HTTPS trusting the printed CA.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Served {
+    child: Child,
+    description: serde_json::Value,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("fake-azure")
+        .arg("--json")
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start xtask fake-azure");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("first line");
+    let description: serde_json::Value =
+        serde_json::from_str(&line).expect("the first line is one JSON object");
+    Served { child, description }
+}
+
+fn curl(args: &[String]) -> serde_json::Value {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl is installed");
+    assert!(
+        out.status.success(),
+        "curl failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn token_form(d: &serde_json::Value) -> Vec<String> {
+    vec![
+        "--data-urlencode".into(),
+        "grant_type=client_credentials".into(),
+        "--data-urlencode".into(),
+        format!("client_id={}", d["client_id"].as_str().unwrap()),
+        "--data-urlencode".into(),
+        format!("client_secret={}", d["client_secret"].as_str().unwrap()),
+        "--data-urlencode".into(),
+        "scope=https://management.azure.com/.default".into(),
+    ]
+}
+
+#[test]
+fn curl_gets_a_token_over_http() {
+    let served = serve(&[]);
+    let d = &served.description;
+    for key in [
+        "endpoint",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "token_endpoint",
+        "resource_manager",
+    ] {
+        assert!(d[key].is_string(), "{key} missing from {d}");
+    }
+    let mut args = token_form(d);
+    args.push(d["token_endpoint"].as_str().unwrap().to_owned());
+    let token = curl(&args);
+    assert_eq!(token["token_type"], "Bearer");
+    assert!(
+        token["access_token"].as_str().unwrap().split('.').count() == 3,
+        "JWT-shaped"
+    );
+
+    // A wrong secret gets the real AADSTS error body.
+    let mut wrong = token_form(d);
+    wrong[5] = "client_secret=wrong".into();
+    wrong.push(d["token_endpoint"].as_str().unwrap().to_owned());
+    let error = curl(&wrong);
+    assert_eq!(error["error"], "invalid_client");
+    assert_eq!(error["error_codes"][0], 7000215);
+}
+
+#[test]
+fn curl_gets_a_token_over_https_with_the_printed_ca() {
+    let served = serve(&["--https"]);
+    let d = &served.description;
+    let port = d["port"].as_u64().unwrap();
+    let ca = d["ca_cert_file"]
+        .as_str()
+        .expect("--https prints the CA file")
+        .to_owned();
+    assert!(
+        d["ca_cert_pem"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    let mut args = token_form(d);
+    args.extend([
+        "--cacert".into(),
+        ca.clone(),
+        "--resolve".into(),
+        format!("login.microsoftonline.com:{port}:127.0.0.1"),
+        format!(
+            "https://login.microsoftonline.com:{port}/{}/oauth2/v2.0/token",
+            d["tenant_id"].as_str().unwrap()
+        ),
+    ]);
+    let token = curl(&args);
+    assert!(token["access_token"].is_string(), "{token}");
+
+    // Without the CA, TLS verification fails: the certificate is not a public one.
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--resolve",
+            &format!("login.microsoftonline.com:{port}:127.0.0.1"),
+        ])
+        .arg(format!(
+            "https://login.microsoftonline.com:{port}/x/oauth2/v2.0/token"
+        ))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
