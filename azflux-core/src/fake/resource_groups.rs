@@ -40,10 +40,14 @@ impl FakeResourceGroups {
                             };
                             let tags = r.json().and_then(|b| b.get("tags").cloned()).unwrap_or(json!({}));
                             let existed = groups.contains_key(&key);
-                            if let Some(existing) = groups.get(&key) {
-                                if existing["location"] != json!(location) {
-                                    return call.respond(arm_error(409, "InvalidResourceGroupLocation", &format!("Invalid resource group location '{location}'. The Resource group already exists in location '{}'.", existing["location"].as_str().unwrap_or_default())));
-                                }
+                            if let Some(existing) = groups.get(&key)
+                                && existing["location"] != json!(location)
+                            {
+                                let message = format!(
+                                    "Invalid resource group location '{location}'. The Resource group already exists in location '{}'.",
+                                    existing["location"].as_str().unwrap_or_default()
+                                );
+                                return call.respond(arm_error(409, "InvalidResourceGroupLocation", &message));
                             }
                             let body = json!({"id": id, "name": name, "type": "Microsoft.Resources/resourceGroups", "location": location, "tags": tags, "properties": {"provisioningState": "Succeeded"}});
                             groups.insert(key, body.clone());
