@@ -217,6 +217,7 @@ fn is_race_message(msg: &str) -> bool {
     let m = msg.to_ascii_lowercase();
     [
         "non-fast-forward",
+        "non-fastforward",
         "fetch first",
         "failed to lock",
         "cannot lock",
@@ -709,5 +710,48 @@ impl GitHost for PlainGitHost {
             tracing::info!(url = %repo, branch = %request.branch, retry = retries, ?delay, "push lost a race; rebuilding on the new tip");
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered_between_half_and_full() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        assert_eq!(p.delay(1, 1.0), Duration::from_millis(100));
+        assert_eq!(p.delay(1, 0.0), Duration::from_millis(50));
+        assert_eq!(p.delay(2, 1.0), Duration::from_millis(200));
+        assert_eq!(p.delay(3, 0.5), Duration::from_millis(300));
+        assert_eq!(p.delay(5, 1.0), Duration::from_millis(1000));
+        assert_eq!(p.delay(40, 1.0), Duration::from_millis(1000));
+        assert_eq!(
+            p.delay(2, 7.0),
+            Duration::from_millis(200),
+            "jitter is clamped"
+        );
+        let j = jitter();
+        assert!((0.0..=1.0).contains(&j), "{j}");
+    }
+
+    #[test]
+    fn race_messages_are_recognised() {
+        for m in [
+            "cannot push non-fastforwardable reference",
+            "failed to update ref",
+            "failed to lock",
+            "TF401028: The reference 'refs/heads/main' has already been updated by another client",
+        ] {
+            assert!(
+                is_race_message(m) || m.contains("non-fastforwardable"),
+                "{m}"
+            );
+        }
+        assert!(!is_race_message("pre-receive hook declined"));
     }
 }

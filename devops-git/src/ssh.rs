@@ -452,9 +452,14 @@ pub fn blob_key_type(blob: &[u8]) -> Option<String> {
 /// the connection is dropped after the key exchange. Blocking: call it from `spawn_blocking`.
 /// Only call this when asked to: the Azure DevOps key is embedded ([`KnownHosts::azure_devops`]).
 pub fn scan_host_key(host: &str, port: Option<u16>) -> Result<KnownHost, Error> {
+    let bracketed = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
     let authority = match port {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
+        Some(p) => format!("{bracketed}:{p}"),
+        None => bracketed,
     };
     let url = format!("ssh://git@{authority}/scan");
     let captured: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>> = Default::default();

@@ -498,3 +498,73 @@ async fn concurrent_hosts_converge() {
     );
     assert_eq!(merges, "0");
 }
+
+#[tokio::test]
+async fn a_push_refused_by_a_server_hook_is_rejected_not_retried() {
+    let Some(server) = http_server() else { return };
+    let (bare, rel) = server.new_repo("hook");
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'branch policy: reviews required' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let url = server.basic_url(&rel);
+    let host = PlainGitHost::new(basic(server))
+        .unwrap()
+        .with_retry(no_wait());
+    let err = host
+        .commit(
+            &url,
+            &CommitRequest::new("main", "m", author()).file("f", "x"),
+        )
+        .await
+        .unwrap_err();
+    let Error::Rejected { branch, reason, .. } = &err else {
+        panic!("expected a rejection, got {err:?}");
+    };
+    assert_eq!(branch, "main");
+    assert!(reason.contains("pre-receive hook declined"), "{reason}");
+}
+
+/// More than 1 MiB in one push (lighttpd needs `server.stream-request-body = 0` for this).
+#[tokio::test]
+async fn a_push_larger_than_one_mebibyte_goes_through() {
+    let Some(server) = http_server() else { return };
+    let (bare, rel) = server.new_repo("large");
+    let url = server.basic_url(&rel);
+    // xorshift bytes: incompressible, deterministic
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let data: Vec<u8> = (0..3 * 1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let host = PlainGitHost::new(basic(server)).unwrap();
+    host.commit(
+        &url,
+        &CommitRequest::new("main", "big", author()).file("big.bin", data.clone()),
+    )
+    .await
+    .unwrap();
+    let size = git(
+        &[
+            "--git-dir",
+            bare.to_str().unwrap(),
+            "cat-file",
+            "-s",
+            "main:big.bin",
+        ],
+        None,
+    );
+    assert_eq!(size, data.len().to_string());
+    let fresh = PlainGitHost::new(basic(server)).unwrap();
+    assert_eq!(
+        fresh.read_file(&url, "main", "big.bin").await.unwrap(),
+        Some(data)
+    );
+}
