@@ -110,8 +110,10 @@ pub async fn serve(
         let client = client.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service =
-                service_fn(move |req| proxy(req, router.clone(), faults.clone(), client.clone()));
+            let scheme = if acceptor.is_some() { "https" } else { "http" };
+            let service = service_fn(move |req| {
+                proxy(scheme, req, router.clone(), faults.clone(), client.clone())
+            });
             match acceptor {
                 Some(acceptor) => {
                     if let Ok(tls) = acceptor.accept(stream).await {
@@ -131,21 +133,24 @@ pub async fn serve(
 }
 
 async fn proxy(
+    scheme: &'static str,
     request: hyper::Request<hyper::body::Incoming>,
     router: Arc<Router>,
     faults: Arc<FaultInjector>,
     client: reqwest::Client,
 ) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
-    let host = request
+    let host_with_port = request
         .headers()
         .get("host")
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri().host())
         .unwrap_or("localhost")
+        .to_ascii_lowercase();
+    let host = host_with_port
         .split(':')
         .next()
         .unwrap_or("localhost")
-        .to_ascii_lowercase();
+        .to_owned();
     let path = request.uri().path().to_owned();
     let path_and_query = request
         .uri()
@@ -177,7 +182,9 @@ async fn proxy(
             forward = forward.header(name, value);
         }
     }
-    forward = forward.header(FORWARDED_HOST, host.as_str());
+    forward = forward
+        .header(FORWARDED_HOST, host_with_port.as_str())
+        .header("x-forwarded-proto", scheme);
     let response = match forward.send().await {
         Ok(r) => r,
         Err(e) => {

@@ -29,6 +29,26 @@ impl<'a> FakeRequest<'a> {
         h.split(':').next().unwrap_or_default().to_ascii_lowercase()
     }
 
+    /// Where the client sent the request: `https://management.azure.com`, or `https://localhost:8443` when a
+    /// tool talks to the front door directly. Fakes build the URLs they hand out (`Azure-AsyncOperation`,
+    /// `Location`, `nextLink`) from it, so clients poll where they can reach.
+    pub fn origin(&self) -> String {
+        let host = self
+            .header(FORWARDED_HOST)
+            .or_else(|| self.header("host"))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let proto = self
+            .header("x-forwarded-proto")
+            .unwrap_or_else(|| "https".into());
+        let host = host
+            .strip_suffix(":443")
+            .filter(|_| proto == "https")
+            .map(str::to_owned)
+            .unwrap_or(host);
+        format!("{proto}://{host}")
+    }
+
     /// The method, upper-case.
     pub fn method(&self) -> String {
         self.inner.method.to_string()

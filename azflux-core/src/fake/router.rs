@@ -150,7 +150,11 @@ impl HttpClient for RouterTransport {
         let _ = target.set_scheme("http");
         let _ = target.set_host(Some(&addr.ip().to_string()));
         let _ = target.set_port(Some(addr.port()));
-        routed.insert_header(FORWARDED_HOST, host);
+        let forwarded = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        };
+        routed.insert_header(FORWARDED_HOST, forwarded);
         routed.insert_header("x-forwarded-proto", url.scheme().to_owned());
         self.client.execute_request(&routed).await
     }
