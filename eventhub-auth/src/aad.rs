@@ -59,7 +59,8 @@ impl AadTokenSource {
 impl fmt::Debug for AadTokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AadTokenSource")
-            .field("credential", &self.credential)
+            // the credential's own Debug is not ours to trust; name it only
+            .field("credential", &"dyn TokenCredential")
             .field("hub", &self.hub)
             .field("scope", &self.scope)
             .finish()

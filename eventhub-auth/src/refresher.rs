@@ -119,8 +119,7 @@ pub struct RefreshStats {
 }
 
 /// Keeps the sink's token fresh. Drive it with [`run_until`](Self::run_until), or call
-/// [`tick`](Self::tick) yourself.
-#[derive(Debug)]
+/// [`tick`](Self::tick) yourself. `Debug` names the source and sink by `describe()` only.
 pub struct Refresher {
     source: Arc<dyn TokenSource>,
     sink: Arc<dyn SecretSink>,
@@ -129,6 +128,18 @@ pub struct Refresher {
     next_attempt: Option<OffsetDateTime>,
     stats: RefreshStats,
     rng: StdRng,
+}
+
+impl std::fmt::Debug for Refresher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refresher")
+            .field("source", &self.source.describe())
+            .field("sink", &self.sink.describe())
+            .field("options", &self.options)
+            .field("next_attempt", &self.next_attempt)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Refresher {
