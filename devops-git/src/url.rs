@@ -653,7 +653,9 @@ impl RepoUrl {
             (Some(ado), _) => ado.ssh_url()?,
             (None, Scheme::Ssh) => self.url.clone(),
             (None, _) => {
-                let text = format!("ssh://{}{}", self.host_for_url(), self.url.path());
+                // Like flux: only the scheme changes; host:port are kept unless replaced.
+                let port = self.url.port().map(|p| format!(":{p}")).unwrap_or_default();
+                let text = format!("ssh://{}{port}{}", self.host_for_url(), self.url.path());
                 Url::parse(&text).map_err(|e| UrlError::Invalid {
                     input: text.clone(),
                     reason: e.to_string(),

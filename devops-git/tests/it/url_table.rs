@@ -328,6 +328,13 @@ fn ssh_sync_url_and_ssh_hostname() {
             Ok("ssh://deploy@ssh.example.com:2222/team/repo.git"),
         ),
         (
+            // flux only changes the scheme and user: an HTTPS port stays unless replaced
+            "https://git.example.com:8443/team/repo.git",
+            "git",
+            None,
+            Ok("ssh://git@git.example.com:8443/team/repo.git"),
+        ),
+        (
             "ssh://git@git.example.com:2222/team/repo.git",
             "git",
             Some("other.example.com:22"),
