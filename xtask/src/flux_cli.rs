@@ -141,9 +141,33 @@ fn dispatch(args: &[String], log: &mut String) -> Result<String, String> {
         ["export", ..] => export::run(&args[1..]),
         ["install", ..] => install::run(&args[1..]),
         [] => Err("a command is required: create, export or install".into()),
-        _ => Err(format!(
-            "unknown command \"{}\" for \"flux\"",
-            args.join(" ")
-        )),
+        _ => Err(unknown_command(&words)),
     }
+}
+
+/// cobra's wording for an unknown (sub)command: `unknown command "x" for "flux create source"`.
+fn unknown_command(words: &[&str]) -> String {
+    const GROUPS: &[&[&str]] = &[
+        &["create", "source"],
+        &["create", "image"],
+        &["create", "secret"],
+        &["create"],
+    ];
+    let words: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !w.starts_with('-'))
+        .collect();
+    for g in GROUPS {
+        if words.len() >= g.len() && words[..g.len()] == **g {
+            return match words.get(g.len()) {
+                Some(w) => format!("unknown command \"{w}\" for \"flux {}\"", g.join(" ")),
+                None => format!("a subcommand of \"flux {}\" is required", g.join(" ")),
+            };
+        }
+    }
+    format!(
+        "unknown command \"{}\" for \"flux\"",
+        words.first().copied().unwrap_or_default()
+    )
 }

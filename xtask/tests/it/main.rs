@@ -4,3 +4,4 @@
 
 mod credentials;
 mod fake_azure;
+mod flux_cli;
