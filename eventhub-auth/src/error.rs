@@ -131,6 +131,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A Kubernetes or Flux object was rejected by flux-objects' validation.
+    #[error("building the {what} failed")]
+    FluxObject {
+        /// Which object.
+        what: &'static str,
+        /// flux-objects' error (names and keys, never values).
+        #[source]
+        source: flux_objects::Error,
+    },
+
     /// Refreshing keeps failing and the token in the sink is about to expire (or has, or there is none yet).
     #[error(
         "refreshing the Event Hubs token from `{source_name}` failed {failures} time(s) in a row; the token in `{sink}` {state}"

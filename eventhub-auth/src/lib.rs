@@ -16,19 +16,18 @@ pub mod sas;
 pub mod secret;
 pub mod sink;
 pub mod wire;
-pub mod yaml;
 
 pub use aad::{AadTokenSource, EVENTHUBS_SCOPE};
 pub use api::{IssuedToken, SecretSink, TokenKind, TokenSource};
 pub use connection_string::ConnectionString;
 pub use error::{BoxError, Error, Result};
-pub use flux::{PROVIDER_API_VERSION, PROVIDER_TYPE, ProviderAuth, ProviderSpec, ProviderWiring};
+pub use flux::{PROVIDER_TYPE, ProviderAuth, ProviderWiring};
 pub use manifests::{
     RefresherIdentity, RefresherManifestOptions, RefresherManifests, WorkloadKind,
 };
 pub use refresher::{RefreshStats, Refresher, RefresherOptions, Tick};
 pub use sas::{ParsedSasToken, SasKey, SasToken, SasTokenSource, SasVerifier, generate_sas_token};
-pub use secret::KubeSecret;
+pub use secret::{KubeSecret, secret_yaml};
 pub use sink::{
     ApplySecret, FileSink, KubernetesSecretSink, StdoutSink, TokenFormat, WriterSink, apply_fn,
 };

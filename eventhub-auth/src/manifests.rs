@@ -3,20 +3,21 @@
 //! `batch/v1` CronJob), its ServiceAccount (with the workload-identity annotation and label), a Role allowing
 //! it to manage only the target Secret, and the RoleBinding.
 //!
-//! Typed data with serde; rendered by this crate's sorted-key YAML emitter ([`crate::yaml`]) because
-//! flux-objects had no renderer for these kinds yet.
+//! The ServiceAccount and RoleBinding are flux-objects' types; the Role, Deployment and CronJob (kinds
+//! flux-objects does not model) are typed here with serde. Everything renders through flux-objects' YAML
+//! renderer.
 
 use crate::error::{Error, Result};
-use crate::yaml;
+use flux_objects::core::{RoleRef, Subject};
+use flux_objects::{Manifest, ObjectMeta, RoleBinding, ServiceAccount};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// The workload-identity label, on the pod (and the ServiceAccount).
-pub const WORKLOAD_IDENTITY_USE_LABEL: &str = "azure.workload.identity/use";
-/// The ServiceAccount annotation naming the user-assigned identity's client id.
-pub const WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION: &str = "azure.workload.identity/client-id";
-/// The ServiceAccount annotation naming the identity's tenant.
-pub const WORKLOAD_IDENTITY_TENANT_ID_ANNOTATION: &str = "azure.workload.identity/tenant-id";
+pub use flux_objects::core::{
+    WI_CLIENT_ID as WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION,
+    WI_TENANT_ID as WORKLOAD_IDENTITY_TENANT_ID_ANNOTATION,
+    WI_USE_LABEL as WORKLOAD_IDENTITY_USE_LABEL,
+};
 
 /// Deployment (long-running refresher; gets a token at pod start) or CronJob (one refresh per run).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,36 +90,6 @@ impl Default for RefresherManifestOptions {
     }
 }
 
-/// `metadata`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectMeta {
-    /// `name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `namespace`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// `labels`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
-    /// `annotations`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
-/// A `v1` ServiceAccount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceAccount {
-    /// `v1`.
-    pub api_version: String,
-    /// `ServiceAccount`.
-    pub kind: String,
-    /// Metadata.
-    pub metadata: ObjectMeta,
-}
-
 /// An RBAC rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -146,46 +117,6 @@ pub struct Role {
     pub metadata: ObjectMeta,
     /// The rules.
     pub rules: Vec<PolicyRule>,
-}
-
-/// `roleRef`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleRef {
-    /// `rbac.authorization.k8s.io`.
-    pub api_group: String,
-    /// `Role`.
-    pub kind: String,
-    /// The Role's name.
-    pub name: String,
-}
-
-/// A RoleBinding subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Subject {
-    /// `ServiceAccount`.
-    pub kind: String,
-    /// Its name.
-    pub name: String,
-    /// Its namespace.
-    pub namespace: String,
-}
-
-/// An `rbac.authorization.k8s.io/v1` RoleBinding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleBinding {
-    /// `rbac.authorization.k8s.io/v1`.
-    pub api_version: String,
-    /// `RoleBinding`.
-    pub kind: String,
-    /// Metadata.
-    pub metadata: ObjectMeta,
-    /// The Role.
-    pub role_ref: RoleRef,
-    /// Who gets it.
-    pub subjects: Vec<Subject>,
 }
 
 /// `secretKeyRef`.
@@ -291,11 +222,18 @@ pub struct PodSpec {
     pub containers: Vec<Container>,
 }
 
+/// A pod template's `metadata` (labels only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateMeta {
+    /// Labels (and the workload-identity label).
+    pub labels: BTreeMap<String, String>,
+}
+
 /// A pod template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PodTemplateSpec {
     /// Labels (and the workload-identity label).
-    pub metadata: ObjectMeta,
+    pub metadata: TemplateMeta,
     /// The pod.
     pub spec: PodSpec,
 }
@@ -450,10 +388,8 @@ impl RefresherManifests {
         ]
         .into();
         let meta = |labels: &BTreeMap<String, String>| ObjectMeta {
-            name: Some(o.name.clone()),
-            namespace: Some(o.namespace.clone()),
             labels: labels.clone(),
-            annotations: BTreeMap::new(),
+            ..ObjectMeta::new(&o.name, &o.namespace)
         };
 
         let mut sa_meta = meta(&app_labels);
@@ -495,11 +431,7 @@ impl RefresherManifests {
             RefresherIdentity::None => {}
         }
 
-        let service_account = ServiceAccount {
-            api_version: "v1".into(),
-            kind: "ServiceAccount".into(),
-            metadata: sa_meta,
-        };
+        let service_account = ServiceAccount { metadata: sa_meta };
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let role = Role {
             api_version: "rbac.authorization.k8s.io/v1".into(),
@@ -522,8 +454,6 @@ impl RefresherManifests {
             ],
         };
         let role_binding = RoleBinding {
-            api_version: "rbac.authorization.k8s.io/v1".into(),
-            kind: "RoleBinding".into(),
             metadata: meta(&app_labels),
             role_ref: RoleRef {
                 api_group: "rbac.authorization.k8s.io".into(),
@@ -531,16 +461,16 @@ impl RefresherManifests {
                 name: o.name.clone(),
             },
             subjects: vec![Subject {
+                api_group: None,
                 kind: "ServiceAccount".into(),
                 name: o.name.clone(),
-                namespace: o.namespace.clone(),
+                namespace: Some(o.namespace.clone()),
             }],
         };
 
         let pod = |restart_policy: Option<String>| PodTemplateSpec {
-            metadata: ObjectMeta {
+            metadata: TemplateMeta {
                 labels: pod_labels.clone(),
-                ..ObjectMeta::default()
             },
             spec: PodSpec {
                 service_account_name: o.name.clone(),
@@ -618,15 +548,26 @@ impl RefresherManifests {
             })
         };
         Ok(vec![
-            ser(serde_json::to_value(&self.service_account))?,
+            self.service_account.to_json(),
             ser(serde_json::to_value(&self.role))?,
-            ser(serde_json::to_value(&self.role_binding))?,
+            self.role_binding.to_json(),
             ser(serde_json::to_value(&self.workload))?,
         ])
     }
 
-    /// The objects as a multi-document YAML stream (sorted keys, `---` between documents).
+    /// The objects as a multi-document YAML stream (each document starts with `---`), rendered by
+    /// flux-objects; the ServiceAccount and RoleBinding are validated by it.
     pub fn to_yaml(&self) -> Result<String> {
-        Ok(yaml::to_yaml_stream(&self.to_json()?))
+        let render = |what: &'static str, obj: &dyn Manifest| {
+            flux_objects::render(obj).map_err(|source| Error::FluxObject { what, source })
+        };
+        let docs = self.to_json()?;
+        Ok([
+            render("refresher ServiceAccount", &self.service_account)?,
+            flux_objects::render_value(&docs[1]),
+            render("refresher RoleBinding", &self.role_binding)?,
+            flux_objects::render_value(&docs[3]),
+        ]
+        .concat())
     }
 }

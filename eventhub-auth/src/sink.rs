@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use time::format_description::well_known::Rfc3339;
 
-/// Applies (creates or updates) a Secret in the cluster. Implement it with kube-rs, a `kubectl apply`
-/// subprocess, or the fake cluster; no Kubernetes client is needed in this crate. Wrap a closure with
-/// [`apply_fn`].
+/// Applies (creates or updates) a Secret in the cluster. Implement it with kube-rs, a `kubectl apply -f -`
+/// subprocess fed [`secret_yaml`](crate::secret::secret_yaml), or the fake cluster; no Kubernetes client is
+/// needed in this crate. Wrap a closure with [`apply_fn`].
 #[async_trait::async_trait]
 pub trait ApplySecret: Send + Sync + 'static {
     /// Creates or replaces `secret`'s data. Errors must not contain the Secret's values.
@@ -82,9 +82,9 @@ impl KubernetesSecretSink {
     /// The Secret this sink writes for `token`.
     pub fn secret_for(&self, token: &IssuedToken) -> KubeSecret {
         let mut secret = KubeSecret::new(&self.name, &self.namespace)
-            .with_data(TOKEN_KEY, token.token.clone())
-            .with_data(ADDRESS_KEY, SecretString::from(token.address.clone()));
-        secret.labels = self.labels.clone();
+            .with(TOKEN_KEY, token.token.clone())
+            .with(ADDRESS_KEY, SecretString::from(token.address.clone()));
+        secret.metadata.labels = self.labels.clone();
         secret
     }
 }

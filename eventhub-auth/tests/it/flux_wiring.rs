@@ -8,6 +8,7 @@ use eventhub_auth::{
     ConnectionString, Error, ProviderAuth, ProviderWiring, RefresherIdentity,
     RefresherManifestOptions, RefresherManifests, WorkloadKind,
 };
+use flux_objects::Manifest;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
@@ -38,15 +39,15 @@ fn sas_provider_reads_the_connection_string_from_the_secret() {
         "spec": {"type": "azureeventhub", "secretRef": {"name": "eventhub-sas"}},
     });
     assert_eq!(wiring.provider.to_json(), expected);
-    assert_eq!(parse_yaml(&wiring.provider.to_yaml()), expected);
-    let secret = wiring.secret.unwrap();
+    assert_eq!(parse_yaml(&wiring.provider_yaml().unwrap()), expected);
+    let secret = wiring.secret.clone().unwrap();
     assert_eq!(
-        (secret.name.as_str(), secret.namespace.as_str()),
+        (secret.metadata.name.as_str(), secret.metadata.ns()),
         ("eventhub-sas", "flux-system")
     );
     assert_eq!(secret.string_data.len(), 1);
     assert_eq!(secret.get("address").unwrap().expose_secret(), raw);
-    assert!(!wiring.provider.to_yaml().contains(KEY));
+    assert!(!wiring.provider_yaml().unwrap().contains(KEY));
 }
 
 #[test]
@@ -77,7 +78,7 @@ fn jwt_provider_names_hub_and_namespace_and_the_refreshed_secret() {
     assert!(wiring.secret.is_none());
     assert_eq!(wiring.secret_keys(), ["address", "token"]);
     assert_eq!(
-        parse_yaml(&wiring.provider.to_yaml())["spec"],
+        parse_yaml(&wiring.provider_yaml().unwrap())["spec"],
         json!({"type": "azureeventhub", "address": "fluxv2", "channel": "ns.servicebus.windows.net", "secretRef": {"name": "webhook-url"}})
     );
     assert!(ProviderWiring::jwt("e", "n", "s", "", "ns").is_err());
@@ -91,11 +92,11 @@ fn workload_identity_provider_has_no_secret() {
         "flux-system",
         "fluxv2",
         "ns",
-        Some("eventhub-sender".into()),
+        Some("eventhub-sender"),
     )
     .unwrap();
     assert_eq!(wiring.auth, ProviderAuth::WorkloadIdentity);
-    assert!(wiring.secret.is_none() && wiring.provider.secret_ref.is_none());
+    assert!(wiring.secret.is_none() && wiring.provider.spec.secret_ref.is_none());
     assert!(wiring.secret_keys().is_empty());
     assert_eq!(
         wiring.provider.to_json()["spec"],

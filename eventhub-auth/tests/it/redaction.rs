@@ -75,8 +75,7 @@ async fn debug_of_every_secret_holding_type_is_redacted() {
 
     let wiring = ProviderWiring::sas("eventhub", "flux-system", "eventhub-sas", &cs).unwrap();
     assert_redacted("ProviderWiring", &format!("{wiring:?}"), &secrets);
-    let secret =
-        KubeSecret::new("s", "n").with_data("token", SecretString::from(issued_token.clone()));
+    let secret = KubeSecret::new("s", "n").with("token", SecretString::from(issued_token.clone()));
     assert_redacted("KubeSecret", &format!("{secret:?}"), &[&issued_token]);
 
     let credential = Arc::new(FakeCredential::new(

@@ -409,8 +409,7 @@ async fn source_returning_expired_tokens_is_a_failure_not_a_write() {
 
 #[tokio::test]
 async fn trace_log_of_a_whole_run_contains_no_secret() {
-    let logs = LogCapture::default();
-    let _guard = logs.install();
+    let logs = LogCapture::global();
 
     let clock = ManualClock::at_epoch();
     let start = clock.now();
@@ -447,7 +446,7 @@ async fn trace_log_of_a_whole_run_contains_no_secret() {
         .run_until(when_clock_reaches(clock.clone(), end))
         .await;
 
-    let text = logs.text();
+    let text = logs.text_of_this_thread();
     let applied = cluster.history();
     assert!(stats.refreshes >= 20 && stats.failures >= 2, "{stats:?}");
     assert_eq!(applied.len() as u64, stats.refreshes);

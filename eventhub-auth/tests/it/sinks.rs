@@ -54,7 +54,10 @@ async fn kubernetes_sink_applies_address_and_token() {
     assert_eq!(sink.describe(), "secret flux-system/webhook-url");
 
     let secret = sink.secret_for(&token);
-    assert_eq!(secret.labels["app.kubernetes.io/managed-by"], "azflux");
+    assert_eq!(
+        secret.metadata.labels["app.kubernetes.io/managed-by"],
+        "azflux"
+    );
     assert_eq!(
         secret.get(TOKEN_KEY).unwrap().expose_secret(),
         "eyJ.first.sig"
@@ -68,7 +71,7 @@ async fn kubernetes_sink_reports_apply_failures_without_the_token() {
     #[async_trait::async_trait]
     impl ApplySecret for Forbidden {
         async fn apply(&self, secret: &KubeSecret) -> Result<(), BoxError> {
-            Err(format!("secrets \"{}\" is forbidden", secret.name).into())
+            Err(format!("secrets \"{}\" is forbidden", secret.metadata.name).into())
         }
     }
     let clock = ManualClock::at_epoch();
@@ -96,7 +99,10 @@ async fn secret_yaml_round_trips() {
         Arc::new(apply_fn(move |secret: KubeSecret| {
             let s2 = s2.clone();
             async move {
-                *s2.lock().unwrap() = secret.to_yaml().expose_secret().to_owned();
+                *s2.lock().unwrap() = eventhub_auth::secret_yaml(&secret)
+                    .unwrap()
+                    .expose_secret()
+                    .to_owned();
                 Ok::<(), BoxError>(())
             }
         })),
@@ -110,7 +116,7 @@ async fn secret_yaml_round_trips() {
     assert_eq!(
         parsed,
         serde_json::json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "webhook-url", "namespace": "flux-system"},
             "stringData": {"address": "fluxv2", "token": "eyJ: with \"odd\" chars\n"},
         })

@@ -200,22 +200,47 @@ impl TokenCredential for FakeCredential {
     }
 }
 
-/// A `tracing` subscriber writing every event (TRACE and up) into a shared buffer.
+/// A `tracing` subscriber writing every event (TRACE and up) into a shared buffer. It is installed once
+/// as the global default for the whole test binary: a thread-local (`set_default`) subscriber races with
+/// callsite-interest caching when other tests run on other threads, and then misses events.
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
 impl LogCapture {
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(self.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
+    /// The binary-wide capture (installed on first use).
+    pub fn global() -> &'static LogCapture {
+        static CAPTURE: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+        CAPTURE.get_or_init(|| {
+            let capture = LogCapture::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_ansi(false)
+                .with_thread_ids(true)
+                .with_writer(capture.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in this binary");
+            tracing::callsite::rebuild_interest_cache();
+            capture
+        })
     }
 
-    pub fn text(&self) -> String {
+    /// Everything captured.
+    pub fn all_text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// Every captured line written by the current thread.
+    pub fn text_of_this_thread(&self) -> String {
+        // std prints `ThreadId(2)`, tracing-subscriber `ThreadId(02)`
+        let id = format!("{:?}", std::thread::current().id());
+        let n: String = id.chars().filter(char::is_ascii_digit).collect();
+        let me = format!("ThreadId({n:0>2})");
+        let all = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+        all.lines()
+            .filter(|l| l.contains(&me))
+            .map(|l| format!("{l}\n"))
+            .collect()
     }
 }
 
