@@ -99,6 +99,7 @@ struct Inner {
     counters: Arc<Mutex<BTreeMap<String, u64>>>,
     sandbox: SandboxIdentity,
     arm_throttle: arm::ArmThrottle,
+    transport: Arc<RouterTransport>,
 }
 
 impl fmt::Debug for FakeCloud {
@@ -147,6 +148,8 @@ impl FakeCloud {
         };
         let entra_server = Arc::new(MockServer::start().await);
         let counters = Arc::new(Mutex::new(BTreeMap::new()));
+        // One transport (one connection pool) for every client of this cloud.
+        let transport = Arc::new(RouterTransport::new(router.clone(), faults.clone()));
         let this = Self {
             inner: Arc::new(Inner {
                 cloud,
@@ -160,6 +163,7 @@ impl FakeCloud {
                 counters,
                 sandbox,
                 arm_throttle: arm::ArmThrottle::default(),
+                transport,
             }),
         };
         this.mount_entra().await;
