@@ -273,10 +273,7 @@ impl FakeCloud {
 
     /// The transport that routes real Azure host names to the fakes.
     pub fn transport(&self) -> Arc<dyn HttpClient> {
-        Arc::new(RouterTransport::new(
-            self.inner.router.clone(),
-            self.inner.faults.clone(),
-        ))
+        self.inner.transport.clone()
     }
 
     /// Pipeline options for azflux clients: the routing transport, fast retries, the cloud's clock.
