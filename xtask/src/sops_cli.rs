@@ -188,9 +188,9 @@ struct SetArgs {
     #[command(flatten)]
     common: Common,
     /// The path: `["key"]["sub"]`.
-    path: String,
+    path: Option<String>,
     /// The value, as JSON (`"text"`, `42`, `{"a": 1}`).
-    value: String,
+    value: Option<String>,
 }
 
 #[derive(Args)]
@@ -760,9 +760,15 @@ async fn write_back(c: &Common, file: &Path, input: Format, sops: &SopsFile) -> 
 async fn set(a: SetArgs) -> R<()> {
     let file = file_of(&a.common)?;
     let (input, _) = formats(&a.common, file)?;
+    let (Some(path), Some(value)) = (&a.path, &a.value) else {
+        return Err(fail(
+            codes::ERROR_INVALID_SET_FORMAT,
+            "Error: usage: set FILE '[\"key\"]' 'json value'",
+        ));
+    };
     let path =
-        parse_path(&a.path).map_err(|e| fail(codes::INVALID_TREE_PATH_FORMAT, e.to_string()))?;
-    let value: serde_json::Value = serde_json::from_str(&a.value).map_err(|_| {
+        parse_path(path).map_err(|e| fail(codes::INVALID_TREE_PATH_FORMAT, e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(value).map_err(|_| {
         fail(
             codes::ERROR_INVALID_SET_FORMAT,
             "Error: the value must be JSON (quote strings: '\"text\"')",

@@ -1,0 +1,355 @@
+//! `cargo xtask sops`: round trips, `.sops.yaml` rules, edit/set/rotate/updatekeys, and sops' exit codes.
+
+use keyvault_sops::AgeKey;
+use secrecy::ExposeSecret as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Sandbox {
+    dir: PathBuf,
+}
+
+impl Sandbox {
+    fn new(name: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("sops-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.join(f)
+    }
+
+    fn write(&self, f: &str, text: &str) -> PathBuf {
+        let p = self.path(f);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn read(&self, f: &str) -> String {
+        std::fs::read_to_string(self.path(f)).unwrap()
+    }
+
+    /// Runs `xtask sops ARGS` in the sandbox, with only the given SOPS_* variables.
+    fn sops(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.arg("sops")
+            .args(args)
+            .current_dir(&self.dir)
+            .env("HOME", &self.dir)
+            .env_remove("XDG_CONFIG_HOME");
+        for v in [
+            "SOPS_AGE_KEY",
+            "SOPS_AGE_KEY_FILE",
+            "SOPS_AGE_RECIPIENTS",
+            "SOPS_PGP_FP",
+            "SOPS_CONFIG",
+            "EDITOR",
+            "SOPS_EDITOR",
+            "SOPS_AZURE_KEYVAULT_URLS",
+        ] {
+            cmd.env_remove(v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn identity(k: &AgeKey) -> String {
+    k.identity_secret().unwrap().expose_secret().to_string()
+}
+
+const PLAIN: &str = "# settings\npassword: hunter2\nport: 5432\nhost_unencrypted: db.local\n";
+
+#[test]
+fn encrypt_then_decrypt_round_trips_and_the_identity_is_required() {
+    let sb = Sandbox::new("roundtrip");
+    let key = AgeKey::generate();
+    sb.write("secret.yaml", PLAIN);
+    let enc = sb.sops(&["encrypt", "--age", &key.recipient(), "secret.yaml"], &[]);
+    assert_eq!(code(&enc), 0, "{}", stderr(&enc));
+    let text = stdout(&enc);
+    assert!(
+        text.contains("password: ENC[AES256_GCM,")
+            && text.contains("host_unencrypted: db.local")
+            && !text.contains("hunter2")
+    );
+    sb.write("secret.enc.yaml", &text);
+
+    let dec = sb.sops(
+        &["decrypt", "secret.enc.yaml"],
+        &[("SOPS_AGE_KEY", &identity(&key))],
+    );
+    assert_eq!(code(&dec), 0, "{}", stderr(&dec));
+    assert_eq!(stdout(&dec), PLAIN);
+
+    // key file instead of the variable, --output, and --extract
+    let keyfile = sb.write(
+        "keys.txt",
+        &format!("# created: test\n{}\n", identity(&key)),
+    );
+    let keyfile = keyfile.to_str().unwrap();
+    let dec = sb.sops(
+        &["decrypt", "--output", "out.yaml", "secret.enc.yaml"],
+        &[("SOPS_AGE_KEY_FILE", keyfile)],
+    );
+    assert_eq!(code(&dec), 0, "{}", stderr(&dec));
+    assert_eq!(sb.read("out.yaml"), PLAIN);
+    let ex = sb.sops(
+        &["decrypt", "--extract", "[\"port\"]", "secret.enc.yaml"],
+        &[("SOPS_AGE_KEY_FILE", keyfile)],
+    );
+    assert_eq!(stdout(&ex), "5432");
+
+    // no identity: sops' CouldNotRetrieveKey
+    let dec = sb.sops(&["decrypt", "secret.enc.yaml"], &[]);
+    assert_eq!(code(&dec), 128, "{}", stderr(&dec));
+    assert!(!stderr(&dec).contains("hunter2"));
+
+    // in place
+    let enc = sb.sops(
+        &["encrypt", "-i", "--age", &key.recipient(), "secret.yaml"],
+        &[],
+    );
+    assert_eq!(code(&enc), 0, "{}", stderr(&enc));
+    assert!(sb.read("secret.yaml").contains("sops:\n"));
+    // encrypting it again: FileAlreadyEncrypted
+    let again = sb.sops(&["encrypt", "--age", &key.recipient(), "secret.yaml"], &[]);
+    assert_eq!(code(&again), 203, "{}", stderr(&again));
+}
+
+#[test]
+fn mac_and_parameter_errors_use_sops_exit_codes() {
+    let sb = Sandbox::new("codes");
+    let key = AgeKey::generate();
+    let id = identity(&key);
+    sb.write("s.yaml", PLAIN);
+    let text = stdout(&sb.sops(&["encrypt", "--age", &key.recipient(), "s.yaml"], &[]));
+    sb.write(
+        "changed.yaml",
+        &text.replace("host_unencrypted: db.local", "host_unencrypted: evil.local"),
+    );
+    let o = sb.sops(&["decrypt", "changed.yaml"], &[("SOPS_AGE_KEY", &id)]);
+    assert_eq!(code(&o), 51, "{}", stderr(&o));
+    let o = sb.sops(
+        &["decrypt", "--ignore-mac", "changed.yaml"],
+        &[("SOPS_AGE_KEY", &id)],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let no_mac: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mac:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sb.write("nomac.yaml", &no_mac);
+    assert_eq!(
+        code(&sb.sops(&["decrypt", "nomac.yaml"], &[("SOPS_AGE_KEY", &id)])),
+        52
+    );
+
+    let tampered_mac = text.replacen(
+        "mac: ENC[AES256_GCM,data:",
+        "mac: ENC[AES256_GCM,data:AAAA",
+        1,
+    );
+    sb.write("badmac.yaml", &tampered_mac);
+    assert_eq!(
+        code(&sb.sops(&["decrypt", "badmac.yaml"], &[("SOPS_AGE_KEY", &id)])),
+        24
+    );
+
+    let pw = text.lines().find(|l| l.starts_with("password:")).unwrap();
+    sb.write(
+        "badval.yaml",
+        &text.replace(pw, &pw.replacen("data:", "data:AAAA", 1)),
+    );
+    assert_eq!(
+        code(&sb.sops(&["decrypt", "badval.yaml"], &[("SOPS_AGE_KEY", &id)])),
+        25
+    );
+
+    assert_eq!(code(&sb.sops(&["decrypt"], &[])), 100);
+    assert_eq!(code(&sb.sops(&["encrypt", "s.yaml"], &[])), 111);
+    let o = sb.sops(
+        &[
+            "encrypt",
+            "--age",
+            &key.recipient(),
+            "--encrypted-regex",
+            "a",
+            "--unencrypted-suffix",
+            "_x",
+            "s.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 8);
+    assert_eq!(code(&sb.sops(&["updatekeys", "-y", "s.yaml"], &[])), 61);
+    sb.write("enc.yaml", &text);
+    let o = sb.sops(
+        &["set", "enc.yaml", "not-a-path", "1"],
+        &[("SOPS_AGE_KEY", &id)],
+    );
+    assert_eq!(code(&o), 91, "{}", stderr(&o));
+    let o = sb.sops(
+        &["edit", "enc.yaml"],
+        &[("SOPS_AGE_KEY", &id), ("EDITOR", "true")],
+    );
+    assert_eq!(code(&o), 200, "{}", stderr(&o));
+    let o = sb.sops(
+        &[
+            "encrypt",
+            "--azure-kv",
+            "https://v.vault.azure.net/keys/k/1",
+            "s.yaml",
+        ],
+        &[],
+    );
+    assert_eq!(code(&o), 111);
+    assert!(
+        stderr(&o).contains("Key Vault client is not available yet"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn edit_and_set_change_only_what_changed() {
+    let sb = Sandbox::new("edit");
+    let key = AgeKey::generate();
+    let id = identity(&key);
+    sb.write("s.yaml", PLAIN);
+    let text = stdout(&sb.sops(&["encrypt", "--age", &key.recipient(), "s.yaml"], &[]));
+    sb.write("e.yaml", &text);
+    let o = sb.sops(
+        &["edit", "e.yaml"],
+        &[
+            ("SOPS_AGE_KEY", &id),
+            ("EDITOR", "sed -i s/hunter2/hunter3/"),
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let edited = sb.read("e.yaml");
+    let changed: Vec<&str> = text
+        .lines()
+        .zip(edited.lines())
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.trim_start())
+        .collect();
+    // lastmodified changes too unless the edit happened within the same second
+    assert!(changed[0].starts_with("password:"), "{changed:?}");
+    assert!(changed.last().unwrap().starts_with("mac:"), "{changed:?}");
+    assert!(
+        changed[1..changed.len() - 1]
+            .iter()
+            .all(|l| l.starts_with("lastmodified:")),
+        "{changed:?}"
+    );
+    let dec = stdout(&sb.sops(&["decrypt", "e.yaml"], &[("SOPS_AGE_KEY", &id)]));
+    assert_eq!(dec, PLAIN.replace("hunter2", "hunter3"));
+
+    let o = sb.sops(
+        &["set", "e.yaml", "[\"port\"]", "6543"],
+        &[("SOPS_AGE_KEY", &id)],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let dec = stdout(&sb.sops(&["decrypt", "e.yaml"], &[("SOPS_AGE_KEY", &id)]));
+    assert!(dec.contains("port: 6543\n") && dec.contains("password: hunter3\n"));
+}
+
+#[test]
+fn creation_rules_rotate_and_updatekeys() {
+    let sb = Sandbox::new("rules");
+    let (k1, k2) = (AgeKey::generate(), AgeKey::generate());
+    std::fs::create_dir_all(sb.path("apps/prod")).unwrap();
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: prod/.*\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: {}\n  - age: {}\n",
+            k1.recipient(),
+            k2.recipient()
+        ),
+    );
+    sb.write(
+        "apps/prod/secret.yaml",
+        "kind: Secret\nstringData:\n    token: t0k3n\n",
+    );
+    let o = sb.sops(&["encrypt", "-i", "apps/prod/secret.yaml"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let enc = sb.read("apps/prod/secret.yaml");
+    assert!(
+        enc.starts_with("kind: Secret\nstringData:\n    token: ENC["),
+        "{enc}"
+    );
+    assert!(
+        enc.contains(&k1.recipient())
+            && !enc.contains(&k2.recipient())
+            && enc.contains("encrypted_regex: ^(data|stringData)$")
+    );
+
+    // updatekeys: the rule now lists both recipients; values stay as they are
+    sb.write(
+        ".sops.yaml",
+        &format!(
+            "creation_rules:\n  - path_regex: prod/\n    age: {},{}\n",
+            k1.recipient(),
+            k2.recipient()
+        ),
+    );
+    let o = sb.sops(
+        &["updatekeys", "-y", "apps/prod/secret.yaml"],
+        &[("SOPS_AGE_KEY", &identity(&k1))],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let updated = sb.read("apps/prod/secret.yaml");
+    assert_eq!(updated.lines().nth(2), enc.lines().nth(2));
+    let o = sb.sops(
+        &["decrypt", "apps/prod/secret.yaml"],
+        &[("SOPS_AGE_KEY", &identity(&k2))],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    // rotate, dropping k1: every value changes and k1 no longer opens it
+    let o = sb.sops(
+        &[
+            "rotate",
+            "-i",
+            "--rm-age",
+            &k1.recipient(),
+            "apps/prod/secret.yaml",
+        ],
+        &[("SOPS_AGE_KEY", &identity(&k2))],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let rotated = sb.read("apps/prod/secret.yaml");
+    assert_ne!(rotated.lines().nth(2), updated.lines().nth(2));
+    assert_eq!(
+        code(&sb.sops(
+            &["decrypt", "apps/prod/secret.yaml"],
+            &[("SOPS_AGE_KEY", &identity(&k1))]
+        )),
+        128
+    );
+    let o = sb.sops(
+        &["decrypt", "apps/prod/secret.yaml"],
+        &[("SOPS_AGE_KEY", &identity(&k2))],
+    );
+    assert_eq!(stdout(&o), "kind: Secret\nstringData:\n    token: t0k3n\n");
+}
