@@ -5,3 +5,4 @@
 mod credentials;
 mod fake_azure;
 mod flux_cli;
+mod sops_cli;
