@@ -16,6 +16,15 @@ pub enum TokenKind {
     Jwt,
 }
 
+impl fmt::Display for TokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenKind::Sas => "SAS",
+            TokenKind::Jwt => "Entra ID (JWT)",
+        })
+    }
+}
+
 /// A token with its expiry and the `address` the notification-controller (or the REST sender) needs.
 /// `Debug` never shows the token.
 #[derive(Clone)]

@@ -158,6 +158,63 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// An Azure request failed in a way with no more specific variant (transport, 5xx after the retries, an
+    /// ARM error from `listKeys`, …).
+    #[error(transparent)]
+    Azure(#[from] azflux_core::Error),
+
+    /// Event Hubs refused the token (401). `detail` is the service's `<Detail>` (never the token).
+    #[error("Event Hubs refused the {token_kind} token for `{resource}` (401): {detail}; {hint}")]
+    SendUnauthorized {
+        /// `POST <host>/<hub>/messages`.
+        resource: String,
+        /// SAS or JWT.
+        token_kind: crate::api::TokenKind,
+        /// What the service said.
+        detail: String,
+        /// What to check.
+        hint: &'static str,
+    },
+
+    /// The Event Hub (or its namespace) does not exist (404).
+    #[error(
+        "Event Hub `{hub}` was not found in namespace `{namespace}` (404): {detail}; check the hub and namespace names (`az eventhubs eventhub list --namespace-name …`)"
+    )]
+    EntityNotFound {
+        /// The namespace host.
+        namespace: String,
+        /// The hub name.
+        hub: String,
+        /// What the service said.
+        detail: String,
+    },
+
+    /// Event Hubs kept answering 429 or 503 after the pipeline's retries.
+    #[error(
+        "Event Hubs kept throttling `{resource}` ({status}) after the retries: {detail}; wait{wait} and send again, or lower the event rate",
+        wait = retry_after.map(|d| format!(" {}s", d.as_secs())).unwrap_or_default()
+    )]
+    Throttled {
+        /// `POST <host>/<hub>/messages`.
+        resource: String,
+        /// 429 or 503.
+        status: u16,
+        /// What the service said.
+        detail: String,
+        /// The service's last `Retry-After`.
+        retry_after: Option<std::time::Duration>,
+    },
+
+    /// A token was about to go to a host it is not meant for; nothing was sent.
+    #[error("refused to send the {token_kind} token to `{host}`: {why}; nothing was sent")]
+    TokenHostRefused {
+        /// The host of the request.
+        host: String,
+        /// SAS or JWT.
+        token_kind: crate::api::TokenKind,
+        /// Why.
+        why: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

@@ -7,6 +7,7 @@ pub mod connection_string;
 #[cfg(any(test, feature = "fake"))]
 pub mod contract;
 pub mod error;
+pub mod event;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod flux;
@@ -19,8 +20,10 @@ pub mod wire;
 
 pub use aad::{AadTokenSource, EVENTHUBS_SCOPE};
 pub use api::{IssuedToken, SecretSink, TokenKind, TokenSource};
+pub use client::{AccessKeys, AuthorizationRuleRef, EventHubsArm, EventSink, EventSinkOptions};
 pub use connection_string::ConnectionString;
 pub use error::{BoxError, Error, Result};
+pub use event::{EventSeverity, FluxEvent, ObjectReference};
 pub use flux::{PROVIDER_TYPE, ProviderAuth, ProviderWiring};
 pub use manifests::{
     RefresherIdentity, RefresherManifestOptions, RefresherManifests, WorkloadKind,

@@ -8,5 +8,7 @@ mod flux_wiring;
 mod redaction;
 mod refresher;
 mod sas;
+#[cfg(feature = "fake")]
+mod send;
 mod sinks;
 mod support;
