@@ -362,11 +362,8 @@ pub fn extract_metadata(tree: &mut Tree) -> Result<Metadata> {
     for doc in tree.documents.iter_mut().skip(1) {
         tree::remove(doc, "sops");
     }
-    let m = Metadata::from_value(&meta)?;
-    if m.version.is_empty() {
-        // sops itself refuses files without a version; readers here accept them (rops writes none).
-    }
-    Ok(m)
+    // sops itself refuses files without a `version`; this reader accepts them (rops writes none).
+    Metadata::from_value(&meta)
 }
 
 async fn wrap(
@@ -522,18 +519,17 @@ pub fn decrypt_with_data_key(
 
 /// Decrypt an encrypted tree: recover the data key with `keys`, decrypt every value, verify the MAC.
 pub async fn decrypt(
-    mut tree: Tree,
+    tree: Tree,
     keys: &[Arc<dyn MasterKey>],
     opts: &DecryptOptions,
 ) -> Result<SopsFile> {
-    let metadata = {
-        let mut probe = Tree {
-            documents: vec![tree.documents.first().cloned().unwrap_or_default()],
-        };
-        extract_metadata(&mut probe)?
-    };
+    let block = tree
+        .documents
+        .first()
+        .and_then(|d| tree::get(d, "sops"))
+        .ok_or(Error::NotEncrypted)?;
+    let metadata = Metadata::from_value(block)?;
     let data_key = recover_data_key(&metadata, keys).await?;
-    let _ = &mut tree;
     decrypt_with_data_key(tree, data_key, opts)
 }
 
@@ -797,11 +793,7 @@ pub async fn encrypt_bytes(
     opts: &EncryptOptions,
 ) -> Result<Vec<u8>> {
     let tree = format.parse_plain(input)?;
-    let mut opts = opts.clone();
-    if format == Format::Binary && opts.selector.is_none() {
-        opts.selector = None;
-    }
-    let enc = encrypt(tree, groups, &opts).await?;
+    let enc = encrypt(tree, groups, opts).await?;
     format.emit_encrypted(&enc)
 }
 

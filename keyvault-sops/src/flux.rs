@@ -1,165 +1,97 @@
-//! What Flux's kustomize-controller needs to decrypt SOPS files: the `decryption.secretRef` Secret's data,
-//! as plain data types (rendering to a Kubernetes Secret is flux-objects' job).
+//! What Flux's kustomize-controller needs to decrypt SOPS files: the Secret a Kustomization's
+//! `decryption.secretRef` names. Rendering is flux-objects' job ([`flux_objects::Secret::sops_azure`],
+//! [`flux_objects::Secret::sops_age`]); this module builds those Secrets from this crate's keys.
 //!
 //! - Azure Key Vault: key `sops.azure-kv` holding `tenantId`/`clientId`/`clientSecret` (service principal), or
-//!   only `clientId` (a user-assigned managed identity); with workload identity no Secret is needed.
-//! - age: one key per identity, named `*.agekey`, holding `AGE-SECRET-KEY-1…`.
+//!   only `clientId` (a managed identity); with AKS workload identity no Secret is needed.
+//! - age: one `<name>.agekey` entry holding `AGE-SECRET-KEY-1…`.
 
-use secrecy::{ExposeSecret as _, SecretString};
+use crate::error::{Error, Result};
+use crate::keys::age::AgeKey;
+
+pub use flux_objects::SopsAzureKv as AzureKvCredentials;
 
 /// The key kustomize-controller reads Azure credentials from.
 pub const AZURE_KV_SECRET_KEY: &str = "sops.azure-kv";
 
-/// The Azure credentials in the `sops-azure` Secret.
-pub enum AzureKvCredentials {
-    /// A service principal with a client secret.
-    ServicePrincipal {
-        /// Entra tenant ID.
-        tenant_id: String,
-        /// Application (client) ID.
-        client_id: String,
-        /// The client secret.
-        client_secret: SecretString,
-    },
-    /// A user-assigned managed identity (kustomize-controller runs with it).
-    ManagedIdentity {
-        /// The identity's client ID.
-        client_id: String,
-    },
+/// The `sops-azure` Secret (`sops.azure-kv`) for `creds`.
+pub fn azure_secret(
+    name: &str,
+    namespace: &str,
+    creds: &AzureKvCredentials,
+) -> flux_objects::Secret {
+    flux_objects::Secret::sops_azure(name, namespace, creds)
 }
 
-impl std::fmt::Debug for AzureKvCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::ServicePrincipal {
-                tenant_id,
-                client_id,
-                ..
-            } => f
-                .debug_struct("ServicePrincipal")
-                .field("tenant_id", tenant_id)
-                .field("client_id", client_id)
-                .field("client_secret", &"<redacted>")
-                .finish(),
-            Self::ManagedIdentity { client_id } => f
-                .debug_struct("ManagedIdentity")
-                .field("client_id", client_id)
-                .finish(),
-        }
-    }
-}
-
-/// One entry of a Secret's `stringData`: key and (secret) value.
-pub struct SecretEntry {
-    /// The data key.
-    pub key: String,
-    /// The value.
-    pub value: SecretString,
-}
-
-impl std::fmt::Debug for SecretEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretEntry")
-            .field("key", &self.key)
-            .field("value", &"<redacted>")
-            .finish()
-    }
-}
-
-/// A decryption Secret's content: name and `stringData` entries.
-#[derive(Debug)]
-pub struct DecryptionSecret {
-    /// The Secret's name (`sops-azure`, `sops-age`).
-    pub name: String,
-    /// Its `stringData`.
-    pub entries: Vec<SecretEntry>,
-}
-
-fn json_string(s: &str) -> String {
-    crate::format::json::quote(s)
-}
-
-impl AzureKvCredentials {
-    /// The `sops.azure-kv` value: the JSON object kustomize-controller parses (`tenantId`, `clientId`,
-    /// `clientSecret`; only `clientId` for a managed identity).
-    pub fn to_secret_value(&self) -> SecretString {
-        let s = match self {
-            Self::ServicePrincipal {
-                tenant_id,
-                client_id,
-                client_secret,
-            } => format!(
-                "{{\"tenantId\":{},\"clientId\":{},\"clientSecret\":{}}}",
-                json_string(tenant_id),
-                json_string(client_id),
-                json_string(client_secret.expose_secret())
+/// The age Secret: `<key_name>.agekey` holding the identity of `key`.
+pub fn age_secret(
+    name: &str,
+    namespace: &str,
+    key_name: &str,
+    key: &AgeKey,
+) -> Result<flux_objects::Secret> {
+    let identity = key.identity_secret().ok_or_else(|| {
+        Error::invalid(
+            "age key",
+            format!(
+                "{} has no identity (secret key) to put in a decryption Secret",
+                key.recipient()
             ),
-            Self::ManagedIdentity { client_id } => {
-                format!("{{\"clientId\":{}}}", json_string(client_id))
-            }
-        };
-        SecretString::from(s)
-    }
-
-    /// The `sops-azure` Secret's content.
-    pub fn to_secret(&self, name: &str) -> DecryptionSecret {
-        DecryptionSecret {
-            name: name.to_string(),
-            entries: vec![SecretEntry {
-                key: AZURE_KV_SECRET_KEY.into(),
-                value: self.to_secret_value(),
-            }],
-        }
-    }
-}
-
-/// The age Secret's content: one `<name>.agekey` entry per identity.
-pub fn age_secret(name: &str, identities: &[(String, SecretString)]) -> DecryptionSecret {
-    DecryptionSecret {
-        name: name.to_string(),
-        entries: identities
-            .iter()
-            .map(|(n, id)| SecretEntry {
-                key: if n.ends_with(".agekey") {
-                    n.clone()
-                } else {
-                    format!("{n}.agekey")
-                },
-                value: id.clone(),
-            })
-            .collect(),
-    }
+        )
+    })?;
+    Ok(flux_objects::Secret::sops_age(
+        name, namespace, key_name, identity,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::{ExposeSecret as _, SecretString};
 
     #[test]
-    fn azure_secret_value_is_the_json_kustomize_controller_reads() {
-        let sp = AzureKvCredentials::ServicePrincipal {
+    fn azure_secret_holds_the_credentials_under_sops_azure_kv() {
+        let sp = AzureKvCredentials::ClientSecret {
             tenant_id: "t".into(),
             client_id: "c".into(),
-            client_secret: SecretString::from("s\"x"),
+            client_secret: SecretString::from("hush"),
         };
-        assert_eq!(
-            sp.to_secret_value().expose_secret(),
-            r#"{"tenantId":"t","clientId":"c","clientSecret":"s\"x"}"#
-        );
-        assert!(!format!("{sp:?}").contains("s\"x"));
+        let s = azure_secret("sops-azure", "flux-system", &sp);
+        let v = s
+            .string_data
+            .get(AZURE_KV_SECRET_KEY)
+            .unwrap()
+            .expose_secret()
+            .to_string();
+        assert!(v.contains("tenantId") && v.contains("clientId") && v.contains("hush"));
+        assert!(!format!("{s:?}").contains("hush"));
         let mi = AzureKvCredentials::ManagedIdentity {
             client_id: "c".into(),
         };
-        assert_eq!(mi.to_secret("sops-azure").entries[0].key, "sops.azure-kv");
-        assert_eq!(mi.to_secret_value().expose_secret(), r#"{"clientId":"c"}"#);
+        let v = azure_secret("sops-azure", "flux-system", &mi).string_data[AZURE_KV_SECRET_KEY]
+            .expose_secret()
+            .to_string();
+        assert!(v.contains("clientId") && !v.contains("tenantId"));
     }
 
     #[test]
-    fn age_entries_end_in_agekey() {
-        let s = age_secret(
-            "sops-age",
-            &[("identity".into(), SecretString::from("AGE-SECRET-KEY-1X"))],
+    fn age_secret_holds_the_identity_as_agekey() {
+        let k = AgeKey::generate();
+        let s = age_secret("sops-age", "flux-system", "identity", &k).unwrap();
+        let id = s.string_data["identity.agekey"].expose_secret().to_string();
+        assert!(id.starts_with("AGE-SECRET-KEY-1"));
+        assert_eq!(
+            AgeKey::from_identity(&id).unwrap().recipient(),
+            k.recipient()
         );
-        assert_eq!(s.entries[0].key, "identity.agekey");
+        assert!(
+            age_secret(
+                "x",
+                "y",
+                "z",
+                &AgeKey::from_recipient(&k.recipient()).unwrap()
+            )
+            .is_err()
+        );
     }
 }
