@@ -105,7 +105,7 @@ pub fn token_auth_sync_url(url: &str, allow_insecure_http: bool) -> Result<Strin
 }
 
 /// SSH bootstrap: forces `ssh://`, sets the user (default `git`) and optionally replaces the host
-/// (`--ssh-hostname`, host[:port]).
+/// (`--ssh-hostname`, `host[:port]`).
 pub fn ssh_sync_url(url: &str, username: &str, ssh_hostname: Option<&str>) -> Result<String> {
     let u = crate::validate::parse_url(url)
         .map_err(|e| Error::invalid("GitRepository", "flux-system", e))?;

@@ -187,27 +187,30 @@ impl HelmRelease {
                 })?;
             }
             if let Some(s) = &c.spec.reconcile_strategy
-                && s != "ChartVersion" && s != "Revision" {
-                    return Err(Error::invalid(
-                        kind,
-                        name,
-                        format!(
-                            "reconcile strategy '{s}' is not supported, must be one of: ChartVersion, Revision"
-                        ),
-                    ));
-                }
-        }
-        if let Some(r) = &self.spec.chart_ref
-            && !CHART_REF_KINDS.contains(&r.kind.as_str()) {
+                && s != "ChartVersion"
+                && s != "Revision"
+            {
                 return Err(Error::invalid(
                     kind,
                     name,
                     format!(
-                        "chart reference kind '{}' is not supported, must be one of: OCIRepository, HelmChart",
-                        r.kind
+                        "reconcile strategy '{s}' is not supported, must be one of: ChartVersion, Revision"
                     ),
                 ));
             }
+        }
+        if let Some(r) = &self.spec.chart_ref
+            && !CHART_REF_KINDS.contains(&r.kind.as_str())
+        {
+            return Err(Error::invalid(
+                kind,
+                name,
+                format!(
+                    "chart reference kind '{}' is not supported, must be one of: OCIRepository, HelmChart",
+                    r.kind
+                ),
+            ));
+        }
         Ok(())
     }
 }

@@ -103,15 +103,16 @@ impl ImageRepository {
             ));
         }
         if let Some(p) = &self.spec.provider
-            && !IMAGE_PROVIDERS.contains(&p.as_str()) {
-                return Err(Error::invalid(
-                    kind,
-                    name,
-                    format!(
-                        "provider '{p}' is not supported, must be one of: generic, aws, azure, gcp"
-                    ),
-                ));
-            }
+            && !IMAGE_PROVIDERS.contains(&p.as_str())
+        {
+            return Err(Error::invalid(
+                kind,
+                name,
+                format!(
+                    "provider '{p}' is not supported, must be one of: generic, aws, azure, gcp"
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -299,13 +300,15 @@ impl ImagePolicy {
         }
         for o in [&p.alphabetical, &p.numerical].into_iter().flatten() {
             if let Some(order) = &o.order
-                && order != "asc" && order != "desc" {
-                    return Err(Error::invalid(
-                        kind,
-                        name,
-                        format!("order '{order}' is not supported, must be one of: asc, desc"),
-                    ));
-                }
+                && order != "asc"
+                && order != "desc"
+            {
+                return Err(Error::invalid(
+                    kind,
+                    name,
+                    format!("order '{order}' is not supported, must be one of: asc, desc"),
+                ));
+            }
         }
         if let Some(f) = &self.spec.filter_tags {
             if let Some(pattern) = &f.pattern {
@@ -496,15 +499,17 @@ impl ImageUpdateAutomation {
                 .signing_key
                 .as_ref()
                 .and_then(|k| k.key_type.as_deref())
-                && t != "openpgp" && t != "ssh" {
-                    return Err(Error::invalid(
-                        kind,
-                        name,
-                        format!(
-                            "signing key type '{t}' is not supported, must be one of: openpgp, ssh"
-                        ),
-                    ));
-                }
+                && t != "openpgp"
+                && t != "ssh"
+            {
+                return Err(Error::invalid(
+                    kind,
+                    name,
+                    format!(
+                        "signing key type '{t}' is not supported, must be one of: openpgp, ssh"
+                    ),
+                ));
+            }
         }
         if let Some(u) = &self.spec.update {
             if let Some(p) = &u.path {

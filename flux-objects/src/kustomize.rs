@@ -228,16 +228,17 @@ impl Kustomization {
             crate::validate::dot_slash_path(kind, name, p)?;
         }
         if let Some(d) = &self.spec.decryption
-            && d.provider != "sops" {
-                return Err(Error::invalid(
-                    kind,
-                    name,
-                    format!(
-                        "decryption provider '{}' is not supported, must be one of: sops",
-                        d.provider
-                    ),
-                ));
-            }
+            && d.provider != "sops"
+        {
+            return Err(Error::invalid(
+                kind,
+                name,
+                format!(
+                    "decryption provider '{}' is not supported, must be one of: sops",
+                    d.provider
+                ),
+            ));
+        }
         for hc in &self.spec.health_checks {
             if hc.kind.is_empty() || hc.name.is_empty() {
                 return Err(Error::invalid(

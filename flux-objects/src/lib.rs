@@ -7,6 +7,7 @@ pub mod duration;
 pub mod error;
 pub mod helm;
 pub mod image;
+pub mod install;
 pub mod kustomize;
 pub mod meta;
 pub mod notification;

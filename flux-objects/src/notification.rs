@@ -338,13 +338,15 @@ impl Alert {
             }
         }
         if let Some(sev) = &self.spec.event_severity
-            && sev != "info" && sev != "error" {
-                return Err(Error::invalid(
-                    kind,
-                    name,
-                    format!("event severity '{sev}' is not supported, must be one of: info, error"),
-                ));
-            }
+            && sev != "info"
+            && sev != "error"
+        {
+            return Err(Error::invalid(
+                kind,
+                name,
+                format!("event severity '{sev}' is not supported, must be one of: info, error"),
+            ));
+        }
         Ok(())
     }
 }

@@ -587,9 +587,11 @@ fn resolves_to_str(s: &str) -> bool {
             if let Some(rest) = plain
                 .strip_prefix("0b")
                 .or_else(|| plain.strip_prefix("-0b"))
-                && !rest.is_empty() && rest.chars().all(|c| c == '0' || c == '1') {
-                    return false;
-                }
+                && !rest.is_empty()
+                && rest.chars().all(|c| c == '0' || c == '1')
+            {
+                return false;
+            }
             true
         }
         _ => true,

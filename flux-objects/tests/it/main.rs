@@ -3,6 +3,7 @@
 //! here, validation wording, secrets, bootstrap files and install manifests.
 
 mod bootstrap;
+mod install;
 mod render;
 mod secrets;
 mod validation;
