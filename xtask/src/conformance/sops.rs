@@ -168,6 +168,31 @@ fn split_metadata(text: &str, format: Format) -> &str {
     }
 }
 
+async fn age_mock(root: &Path) -> Result<(), String> {
+    let id = std::fs::read_to_string(root.join("keys/age_getsops_mock_identity.txt"))
+        .map_err(|e| e.to_string())?;
+    let enc = std::fs::read_to_string(
+        root.join("keys/age_getsops_mockEncryptedKey_plaintext_is_data.age"),
+    )
+    .map_err(|e| e.to_string())?;
+    let key = AgeKey::parse_identities(&id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("no identity")?;
+    let entry = keyvault_sops::KeyEntry::Age(keyvault_sops::AgeEntry {
+        recipient: key.recipient(),
+        enc,
+    });
+    let out = key.decrypt(&entry).await.map_err(|e| e.to_string())?;
+    use secrecy::ExposeSecret as _;
+    if out.expose_secret().as_slice() == b"data" {
+        Ok(())
+    } else {
+        Err("decrypted to something else".into())
+    }
+}
+
 /// Runs the SOPS suite.
 pub fn run(fixtures: &Path) -> anyhow::Result<SuiteReport> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -180,6 +205,10 @@ async fn run_async(fixtures: &Path) -> anyhow::Result<SuiteReport> {
     let root = fixtures.join("sops");
     let mut report = SuiteReport::new("sops");
     let keys = load_keys(&root)?;
+    report.record(
+        "age mock key (sops age/keysource_test.go) decrypts to `data`",
+        age_mock(&root).await,
+    );
     for path in sops_files(&root) {
         let name = rel(&root, &path);
         let Ok(bytes) = std::fs::read(&path) else {
