@@ -37,6 +37,11 @@ pub fn run(fixtures: &Path) -> anyhow::Result<SuiteReport> {
         &mut report,
     )?;
     bootstrap_files(&flux.join("derived/bootstrap"), &mut report);
+    install_export(
+        &flux.join("derived/flux-install-export"),
+        tmp.path(),
+        &mut report,
+    );
     validate_corpus(&schemas, &mut report);
     Ok(report)
 }
@@ -406,6 +411,224 @@ fn bootstrap_files(dir: &Path, report: &mut SuiteReport) {
             "https-token-auth.flux-system-secret.yaml",
             flux_objects::render(&secret).map_err(|e| e.to_string()),
         ),
+    );
+}
+
+// ------------------------------------------------------------------ install
+
+/// Turns the derived `flux install --export` back into release artifacts (component bundles, `rbac.yaml`,
+/// `policies.yaml`) by undoing the install-time customisations (namespace, the instance/version/part-of
+/// labels, the node selector, the registry, the `-<namespace>` suffix of the RBAC objects).
+fn artifacts_from_export(body: &str) -> Result<flux_objects::install::ReleaseArtifacts, String> {
+    let docs = flux_objects::yaml::parse_documents(body)?;
+    let mut files: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for mut d in docs {
+        let kind = d["kind"].as_str().unwrap_or_default().to_owned();
+        if kind == "Namespace" {
+            continue;
+        }
+        if let Some(m) = d["metadata"].as_object_mut() {
+            m.remove("namespace");
+        }
+        let strip = |meta: &mut Value| {
+            if let Some(l) = meta.get_mut("labels").and_then(Value::as_object_mut) {
+                for k in [
+                    "app.kubernetes.io/instance",
+                    "app.kubernetes.io/version",
+                    "app.kubernetes.io/part-of",
+                ] {
+                    l.remove(k);
+                }
+                if l.is_empty() {
+                    if let Some(m) = meta.as_object_mut() {
+                        m.remove("labels");
+                    }
+                }
+            }
+        };
+        strip(&mut d["metadata"]);
+        let file = match kind.as_str() {
+            "NetworkPolicy" => "policies.yaml".to_owned(),
+            "ResourceQuota" | "ClusterRole" | "ClusterRoleBinding" => {
+                for pointer in ["/metadata/name", "/roleRef/name"] {
+                    if let Some(v) = d.pointer_mut(pointer) {
+                        if let Some(n) = v
+                            .as_str()
+                            .and_then(|n| n.strip_suffix("-flux-system"))
+                            .map(str::to_owned)
+                        {
+                            *v = Value::String(n);
+                        }
+                    }
+                }
+                "rbac.yaml".to_owned()
+            }
+            _ => {
+                let c = d["metadata"]["labels"]["app.kubernetes.io/component"]
+                    .as_str()
+                    .ok_or("object without component label")?
+                    .to_owned();
+                if kind == "Deployment" {
+                    strip(&mut d["spec"]["template"]["metadata"]);
+                    let pod = &mut d["spec"]["template"]["spec"];
+                    if let Some(m) = pod.as_object_mut() {
+                        m.remove("nodeSelector");
+                    }
+                    if let Some(cs) = pod["containers"].as_array_mut() {
+                        for c in cs {
+                            if let Some(i) = c["image"]
+                                .as_str()
+                                .and_then(|i| i.strip_prefix("ghcr.io/"))
+                                .map(str::to_owned)
+                            {
+                                c["image"] = Value::String(i);
+                            }
+                        }
+                    }
+                }
+                format!("{c}.yaml")
+            }
+        };
+        files.entry(file).or_default().push(d);
+    }
+    Ok(flux_objects::install::ReleaseArtifacts::from_files(
+        files.into_iter().map(|(name, docs)| {
+            (
+                name,
+                docs.iter()
+                    .map(flux_objects::to_yaml)
+                    .collect::<Vec<_>>()
+                    .join("---\n"),
+            )
+        }),
+    ))
+}
+
+fn install_export(dir: &Path, tmp: &Path, report: &mut SuiteReport) {
+    use flux_objects::install::{InstallOptions, generate_release, render};
+    let file = "flux-install-export.components-extra-image-automation.yaml";
+    let want = match std::fs::read_to_string(dir.join(file)) {
+        Ok(t) => t,
+        Err(e) => {
+            report.record(format!("install: {file}"), Err(e.to_string()));
+            return;
+        }
+    };
+    let body: String = want.splitn(5, '\n').nth(4).unwrap_or_default().to_owned();
+    // 1. The YAML emitter reproduces kustomize's output of the real install bundle byte for byte.
+    let reemitted = flux_objects::yaml::parse_documents(&body).map(|docs| {
+        docs.iter()
+            .map(flux_objects::to_yaml)
+            .collect::<Vec<_>>()
+            .join("---\n")
+    });
+    report.record(
+        "install: derived export re-emitted byte for byte",
+        reemitted.map_err(|e| e.to_string()).and_then(|got| {
+            if got == body {
+                Ok(())
+            } else {
+                Err(diff(&body, &got))
+            }
+        }),
+    );
+    // 2. From release artifacts, `install --export --components-extra=…` prints the derived file.
+    let mut opts = InstallOptions::new("v2.9.0");
+    opts.components_extra = vec![
+        "image-reflector-controller".into(),
+        "image-automation-controller".into(),
+    ];
+    let outcome = artifacts_from_export(&body).and_then(|a| {
+        let got = render(&a, &opts).map_err(|e| e.to_string())?;
+        if got == want {
+            Ok(a)
+        } else {
+            Err(diff(&want, &got))
+        }
+    });
+    // 3. The same through `cargo xtask flux install --export --manifests DIR`.
+    let cli = outcome.and_then(|a| {
+        let d = tmp.join("install-manifests");
+        std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+        for name in a.names() {
+            std::fs::write(d.join(name), a.get(name).unwrap_or_default())
+                .map_err(|e| e.to_string())?;
+        }
+        let args: Vec<String> = [
+            "install",
+            "--export",
+            "--components-extra=image-reflector-controller,image-automation-controller",
+            "--version=v2.9.0",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([format!("--manifests={}", d.display())])
+        .collect();
+        let out = crate::flux_cli::run(&args);
+        if out.code == 0 && out.stdout == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "exit {} {}\n{}",
+                out.code,
+                out.stderr,
+                diff(&want, &out.stdout)
+            ))
+        }
+    });
+    report.record(
+        format!("install: {file} from release artifacts (library and CLI)"),
+        cli,
+    );
+    // 4. Generated release artifacts render the same object inventory and customisations as the real one.
+    let shape = (|| -> Result<(), String> {
+        let all = [
+            "source-controller",
+            "kustomize-controller",
+            "helm-controller",
+            "notification-controller",
+            "image-reflector-controller",
+            "image-automation-controller",
+        ];
+        let g = generate_release("v2.9.0", &all).map_err(|e| e.to_string())?;
+        let a = flux_objects::install::ReleaseArtifacts::from_tar_gz(&g.manifests_tar_gz)
+            .map_err(|e| e.to_string())?;
+        flux_objects::install::verify_checksum(
+            "v2.9.0",
+            "manifests.tar.gz",
+            &g.manifests_tar_gz,
+            &g.checksums,
+        )
+        .map_err(|e| e.to_string())?;
+        let got = render(&a, &opts).map_err(|e| e.to_string())?;
+        let inventory = |t: &str| -> Result<Vec<(String, String, String)>, String> {
+            Ok(flux_objects::yaml::parse_documents(t)?
+                .iter()
+                .map(|d| {
+                    let s = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+                    (
+                        s(&d["kind"]),
+                        s(&d["metadata"]["name"]),
+                        s(&d["metadata"]["namespace"]),
+                    )
+                })
+                .collect())
+        };
+        let (w, g) = (inventory(&body)?, inventory(&got)?);
+        if w != g {
+            return Err(format!(
+                "object inventory differs:\n want {w:?}\n got  {g:?}"
+            ));
+        }
+        let header_len = want.len() - body.len();
+        if got[..header_len] != want[..header_len] {
+            return Err("header differs".into());
+        }
+        Ok(())
+    })();
+    report.record(
+        "install: generated release artifacts have the real inventory",
+        shape,
     );
 }
 
