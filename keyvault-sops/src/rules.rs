@@ -328,6 +328,24 @@ mod tests {
     }
 
     #[test]
+    fn config_is_found_walking_up_and_paths_are_relative_to_it() {
+        let root = std::env::temp_dir().join(format!("kvsops-rules-{}", std::process::id()));
+        let deep = root.join("a/b/c");
+        std::fs::create_dir_all(&deep).unwrap();
+        assert_eq!(find_config(&deep), None.or_else(|| find_config(&root)));
+        std::fs::write(root.join(".sops.yaml"), "creation_rules: []\n").unwrap();
+        std::fs::write(root.join("a/.sops.yml"), "ignored\n").unwrap();
+        let found = find_config(&deep).unwrap();
+        assert_eq!(found, root.join(".sops.yaml"));
+        assert_eq!(match_path(&found, &root.join("a/b/x.yaml")), "a/b/x.yaml");
+        assert_eq!(
+            match_path(&found, Path::new("/elsewhere/x.yaml")),
+            "/elsewhere/x.yaml"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
     fn no_match_is_an_error() {
         let cfg =
             Config::parse("creation_rules:\n  - path_regex: ^only$\n    age: age1x\n").unwrap();
