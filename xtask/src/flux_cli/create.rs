@@ -543,8 +543,18 @@ pub fn helmrelease(args: &[String]) -> Result<String, String> {
                 ..Default::default()
             });
         }
-        if !p.list("values").is_empty() {
-            return Err("--values reads files, which `cargo xtask flux` supports only through the flux_objects API (HelmReleaseBuilder::values)".into());
+        let mut values = serde_json::Value::Object(serde_json::Map::new());
+        for file in p.list("values") {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| format!("reading values from {file} failed: {e}"))?;
+            let docs = flux_objects::yaml::parse_documents(&text)
+                .map_err(|e| format!("reading values from {file} failed: {e}"))?;
+            for d in docs {
+                merge_values(&mut values, d);
+            }
+        }
+        if values.as_object().is_some_and(|m| !m.is_empty()) {
+            spec.values = Some(values);
         }
         if let Some(sa) = p.get("service-account") {
             spec.service_account_name = Some(sa.to_owned());
@@ -564,6 +574,25 @@ pub fn helmrelease(args: &[String]) -> Result<String, String> {
     }
     let obj = b.build().map_err(|e| e.to_string())?;
     finish(&p, "create helmrelease", &obj)
+}
+
+/// Deep-merges `b` into `a` like Helm's values merging (later files win, maps merge recursively).
+fn merge_values(a: &mut serde_json::Value, b: serde_json::Value) {
+    match (a, b) {
+        (serde_json::Value::Object(am), serde_json::Value::Object(bm)) => {
+            for (k, v) in bm {
+                match am.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        merge_values(existing, v)
+                    }
+                    _ => {
+                        am.insert(k, v);
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b,
+    }
 }
 
 // ------------------------------------------------------------------ kustomization

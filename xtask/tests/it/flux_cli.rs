@@ -39,6 +39,27 @@ fn create_helmrelease_quotes_the_chart_version() {
 }
 
 #[test]
+fn create_helmrelease_merges_values_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    std::fs::write(
+        &a,
+        "replicaCount: 1\ningress:\n  enabled: false\n  host: a.example.com\n",
+    )
+    .unwrap();
+    std::fs::write(&b, "ingress:\n  enabled: true\n").unwrap();
+    let out = flux(&format!(
+        "create hr web --chart-ref=OCIRepository/web --values={},{} --export",
+        a.display(),
+        b.display()
+    ));
+    assert!(
+        out.stdout.ends_with("  values:\n    ingress:\n      enabled: true\n      host: a.example.com\n    replicaCount: 1\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn create_kustomization_with_sops_decryption() {
     let out = flux(
         "create ks apps --source=GitRepository/flux-system --path=./apps --prune=true --interval=10m --decryption-provider=sops --decryption-secret=sops-azure --export",
