@@ -271,3 +271,31 @@ impl GitSecretData {
         self.entries.is_empty()
     }
 }
+
+/// The default name and namespace of the Flux git Secret (`flux-system/flux-system`).
+pub const FLUX_SYSTEM: &str = "flux-system";
+
+impl GitCredentials {
+    /// The Flux git Secret `namespace/name` for this credential, as `flux bootstrap git` creates
+    /// it (`sourcesecret.GenerateGit`): basic → `username`, `password`; bearer → `bearerToken`;
+    /// SSH → `identity`, `identity.pub`, `known_hosts` (+ `password` for an encrypted key).
+    /// `None` for [`GitCredentials::Anonymous`]. Apply it to the cluster; never commit it.
+    pub fn flux_secret(&self, name: &str, namespace: &str) -> Option<flux_objects::core::Secret> {
+        use flux_objects::core::Secret;
+        Some(match self {
+            GitCredentials::Anonymous => return None,
+            GitCredentials::Basic(b) => {
+                Secret::git_basic_auth(name, namespace, &b.username, b.password.clone(), None)
+            }
+            GitCredentials::Bearer(t) => Secret::git_bearer_token(name, namespace, t.token.clone()),
+            GitCredentials::Ssh(s) => Secret::git_ssh(
+                name,
+                namespace,
+                s.key.private_key_pem().clone(),
+                &format!("{}\n", s.key.public_key_line()),
+                &s.known_hosts.to_string(),
+                s.passphrase.as_ref().map(|p| p.0.clone()),
+            ),
+        })
+    }
+}

@@ -10,6 +10,36 @@ pub enum Error {
     #[error(transparent)]
     Url(#[from] UrlError),
 
+    /// An Azure request failed (classified by azflux-core: throttled after retries, 5xx, conflict…).
+    #[error(transparent)]
+    Azure(#[from] azflux_core::Error),
+
+    /// The PAT Lifecycle API refused the call: it answers 200 with `patTokenError` set.
+    #[error(
+        "the PAT Lifecycle API refused to {operation} for organization {organization}: {code}: {hint}"
+    )]
+    PatApi {
+        /// What was asked (`create a PAT`, `revoke a PAT`…).
+        operation: &'static str,
+        /// The organization.
+        organization: String,
+        /// The `patTokenError` value (`invalidValidTo`, `patLifespanPolicyViolation`…).
+        code: String,
+        /// What to do.
+        hint: String,
+    },
+
+    /// A step of a PAT rotation failed; the rotation state says where to resume.
+    #[error(
+        "PAT rotation step \"{step}\" failed: {reason}. Nothing was lost: run the rotation again with the saved state to resume"
+    )]
+    Rotation {
+        /// The step (`store the new PAT`, `save the rotation state`, `verify the new PAT`…).
+        step: &'static str,
+        /// Why (never a secret).
+        reason: String,
+    },
+
     /// The server refused the credentials.
     #[error("authentication to {url} failed with the {method} credential: {hint}")]
     Auth {
