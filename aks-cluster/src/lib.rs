@@ -7,3 +7,14 @@ pub mod contract;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod wire;
+
+pub use api::{
+    Cluster, ClusterEvent, ClusterRef, ClusterSpec, Clusters, EnsuredCluster, Error,
+    FederatedCredential, FederatedCredentialSpec, FederatedCredentials, Finding, Identities,
+    Identity, IdentitySpec, Kubeconfig, KubeletIdentity, NodeImageStatus, NodePool, NodePoolSpec,
+    Progress, Result, Role, RoleAssignment, RoleAssignmentSpec, RoleAssignments, Severity, SkuTier,
+};
+pub use azflux_core::arm::Ensured;
+pub use client::{ClustersClient, ClustersClientOptions};
+#[cfg(feature = "fake")]
+pub use fake::{FakeAks, FakeAksOptions};

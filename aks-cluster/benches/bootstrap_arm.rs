@@ -1,0 +1,2 @@
+//! Benchmark placeholder (filled in the next commit).
+fn main() {}
