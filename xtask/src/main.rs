@@ -14,10 +14,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Bootstrap Flux on AKS. With no configuration, runs on the embedded fake cloud.
-    Bootstrap {
-        /// Print the plan and change nothing.
-        #[arg(long)]
-        dry_run: bool,
+    Bootstrap(xtask::bootstrap::BootstrapArgs),
+    /// Benchmarks (`cargo xtask bench bootstrap`).
+    Bench {
+        #[command(subcommand)]
+        what: Bench,
     },
     /// Serve the whole fake Azure cloud until interrupted.
     FakeAzure {
@@ -59,9 +60,36 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Conformance { fixtures, only } => conformance(&fixtures, only.as_deref()),
         Command::FakeAzure { port, https, json } => run_async(fake_azure(port, https, json)),
-        Command::Bootstrap { dry_run } => run_async(xtask::bootstrap::run_sandbox(dry_run)),
+        Command::Bootstrap(args) => bootstrap(args),
+        Command::Bench { what } => bench(what),
         Command::Flux { args } => xtask::flux_cli::main(args),
         Command::Sops { args } => xtask::sops_cli::main(args),
+    }
+}
+
+/// The benchmarks; each subcommand is one benchmark.
+#[derive(Subcommand)]
+enum Bench {
+    /// The sandbox bootstrap with simulated latency, for fleets of several sizes.
+    Bootstrap(xtask::bootstrap::bench::BenchBootstrapArgs),
+}
+
+fn bootstrap(args: xtask::bootstrap::BootstrapArgs) -> ExitCode {
+    let mut ok = false;
+    let code = run_async(async {
+        ok = xtask::bootstrap::main(args).await?;
+        Ok(())
+    });
+    if ok { code } else { ExitCode::FAILURE }
+}
+
+fn bench(what: Bench) -> ExitCode {
+    match what {
+        Bench::Bootstrap(args) => run_async(async move {
+            let rows = xtask::bootstrap::bench::run(&args).await?;
+            println!("{}", xtask::bootstrap::bench::table(&args, &rows));
+            Ok(())
+        }),
     }
 }
 

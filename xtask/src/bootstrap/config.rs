@@ -1,0 +1,814 @@
+//! `azflux.toml`: the bootstrap configuration, validated up front with every problem reported at once,
+//! each with its line. Secrets are never read from the file: they come from the environment
+//! (`AZFLUX_GIT_PAT`, and the Azure credential chain's `AZURE_CLIENT_SECRET`…).
+//!
+//! ```toml
+//! [azure]
+//! subscription = "00000000-0000-0000-0000-000000000000"
+//! resource_group = "rg-flux"
+//! location = "westeurope"
+//!
+//! [cluster]
+//! name = "aks-flux"
+//! kubeconfig = "~/.kube/config"   # until the AKS step lands: where the cluster-side steps connect
+//!
+//! [git]
+//! url = "https://dev.azure.com/my-org/my-project/_git/fleet-infra"
+//! branch = "main"
+//! auth = "token-auth"   # token-auth | https-ssh | ssh | workload-identity
+//!
+//! [flux]
+//! version = "v2.7.3"
+//! components_extra = ["image-reflector-controller", "image-automation-controller"]
+//!
+//! [helm]
+//! registry = "myregistry"           # ACR name
+//! [[helm.releases]]
+//! name = "podinfo"
+//! chart = "charts/podinfo"
+//! version = "6.*"
+//!
+//! [sops]
+//! key_vault = "kv-flux"
+//! key = "sops"
+//!
+//! [notifications]
+//! event_hub_namespace = "ehns-flux"
+//! event_hub = "flux"
+//! ```
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+use toml::Spanned;
+
+/// Env var holding the Azure DevOps PAT (token-auth and HTTPS bootstrap).
+pub const ENV_GIT_PAT: &str = "AZFLUX_GIT_PAT";
+
+/// One configuration problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line (0 when the problem is not in the file, e.g. a missing environment variable).
+    pub line: usize,
+    /// The key (`git.url`).
+    pub key: String,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// Every problem of a configuration.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct ConfigErrors {
+    /// The file.
+    pub file: String,
+    /// The problems, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} has {} problem(s):", self.file, self.problems.len())?;
+        for p in &self.problems {
+            if p.line > 0 {
+                writeln!(f, "  {}:{}: {}: {}", self.file, p.line, p.key, p.message)?;
+            } else {
+                writeln!(f, "  {}: {}: {}", self.file, p.key, p.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How Flux and the bootstrap reach the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitAuth {
+    /// HTTPS with a PAT (`flux bootstrap git --token-auth`): pushes and Flux both use the PAT.
+    TokenAuth,
+    /// HTTPS push with the PAT; Flux reconciles over SSH with a generated RSA 4096 key.
+    HttpsSsh,
+    /// SSH for both, with a generated RSA 4096 key.
+    Ssh,
+    /// Entra ID workload identity (GitRepository `provider: azure`), no Secret.
+    WorkloadIdentity,
+}
+
+impl GitAuth {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "token-auth" => GitAuth::TokenAuth,
+            "https-ssh" => GitAuth::HttpsSsh,
+            "ssh" => GitAuth::Ssh,
+            "workload-identity" => GitAuth::WorkloadIdentity,
+            _ => return None,
+        })
+    }
+}
+
+/// A cluster to bootstrap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The AKS cluster's name (and its repository directory `clusters/<name>`).
+    pub name: String,
+    /// Its resource group.
+    pub resource_group: String,
+    /// Its location.
+    pub location: String,
+    /// A kubeconfig file to reach it, until the AKS step produces one.
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: current).
+    pub context: Option<String>,
+}
+
+/// The git repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitConfig {
+    /// The repository URL.
+    pub url: String,
+    /// The branch.
+    pub branch: String,
+    /// How to authenticate.
+    pub auth: GitAuth,
+    /// SSH host for Flux (`ssh.dev.azure.com`).
+    pub ssh_hostname: Option<String>,
+    /// GitRepository interval (`1m`).
+    pub interval: String,
+    /// Allow `http://` (the sandbox).
+    pub allow_insecure_http: bool,
+}
+
+/// Flux.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FluxConfig {
+    /// Flux version (`v2.7.3`).
+    pub version: String,
+    /// Components.
+    pub components: Vec<String>,
+    /// Extra components (image automation).
+    pub components_extra: Vec<String>,
+}
+
+/// A HelmRelease of a chart in ACR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseConfig {
+    /// Release name.
+    pub name: String,
+    /// Chart repository path in the registry.
+    pub chart: String,
+    /// Version constraint.
+    pub version: String,
+    /// Target namespace.
+    pub namespace: String,
+}
+
+/// ACR charts and HelmReleases.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HelmConfig {
+    /// ACR name.
+    pub registry: Option<String>,
+    /// Releases.
+    pub releases: Vec<ReleaseConfig>,
+}
+
+/// The Key Vault key for SOPS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SopsConfig {
+    /// Key Vault name.
+    pub key_vault: String,
+    /// Key name.
+    pub key: String,
+}
+
+/// The Event Hub for notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationsConfig {
+    /// Event Hubs namespace.
+    pub namespace: String,
+    /// Event Hub.
+    pub hub: String,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapConfig {
+    /// Subscription id.
+    pub subscription_id: String,
+    /// Tenant id, if pinned.
+    pub tenant_id: Option<String>,
+    /// The clusters (one, or a fleet).
+    pub clusters: Vec<ClusterConfig>,
+    /// The repository.
+    pub git: GitConfig,
+    /// Flux.
+    pub flux: FluxConfig,
+    /// Helm.
+    pub helm: HelmConfig,
+    /// SOPS.
+    pub sops: Option<SopsConfig>,
+    /// Notifications.
+    pub notifications: Option<NotificationsConfig>,
+}
+
+/// Secrets, from the environment only.
+#[derive(Clone, Default)]
+pub struct Secrets {
+    /// The Azure DevOps PAT.
+    pub git_pat: Option<SecretString>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Secrets")
+            .field("git_pat", &self.git_pat.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Secrets {
+    /// Reads the secrets through `env`.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        Secrets {
+            git_pat: env(ENV_GIT_PAT)
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
+        }
+    }
+}
+
+type S<T> = Option<Spanned<T>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    azure: S<RawAzure>,
+    cluster: S<RawCluster>,
+    git: S<RawGit>,
+    flux: S<RawFlux>,
+    helm: S<RawHelm>,
+    sops: S<RawSops>,
+    notifications: S<RawNotifications>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAzure {
+    subscription: S<String>,
+    tenant: S<String>,
+    resource_group: S<String>,
+    location: S<String>,
+    client_secret: S<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    name: S<String>,
+    kubeconfig: S<String>,
+    context: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGit {
+    url: S<String>,
+    branch: S<String>,
+    auth: S<String>,
+    ssh_hostname: S<String>,
+    interval: S<String>,
+    allow_insecure_http: S<bool>,
+    pat: S<toml::Value>,
+    password: S<toml::Value>,
+    token: S<toml::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlux {
+    version: S<String>,
+    components: S<Vec<String>>,
+    components_extra: S<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHelm {
+    registry: S<String>,
+    releases: S<Vec<Spanned<RawRelease>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRelease {
+    name: S<String>,
+    chart: S<String>,
+    version: S<String>,
+    namespace: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSops {
+    key_vault: S<String>,
+    key: S<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifications {
+    event_hub_namespace: S<String>,
+    event_hub: S<String>,
+}
+
+/// The Flux components installed by default.
+pub const DEFAULT_COMPONENTS: &[&str] = &[
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+];
+const EXTRA_COMPONENTS: &[&str] = &["image-reflector-controller", "image-automation-controller"];
+
+struct Checker<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn line(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .matches('\n')
+            .count()
+            + 1
+    }
+    fn at(&mut self, span: std::ops::Range<usize>, key: &str, message: impl Into<String>) {
+        let line = self.line(span.start);
+        self.problems.push(Problem {
+            line,
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+    fn required(&mut self, v: &S<String>, section: std::ops::Range<usize>, key: &str) -> String {
+        match v {
+            Some(s) if !s.get_ref().trim().is_empty() => s.get_ref().trim().to_owned(),
+            Some(s) => {
+                self.at(s.span(), key, "must not be empty");
+                String::new()
+            }
+            None => {
+                self.at(section, key, "is required");
+                String::new()
+            }
+        }
+    }
+    fn no_secret<T>(&mut self, v: &S<T>, key: &str, env: &str) {
+        if let Some(s) = v {
+            self.at(
+                s.span(),
+                key,
+                format!("secrets are never read from the configuration file: remove it and set {env} in the environment"),
+            );
+        }
+    }
+}
+
+fn is_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Parses and validates `text` (the contents of `file`), checking the environment-provided `secrets`
+/// the chosen auth mode needs. Returns every problem at once.
+pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfig, ConfigErrors> {
+    let fail = |problems| ConfigErrors {
+        file: file.to_owned(),
+        problems,
+    };
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        fail(vec![Problem {
+            line,
+            key: "syntax".into(),
+            message: e.message().to_owned(),
+        }])
+    })?;
+    let mut c = Checker {
+        text,
+        problems: Vec::new(),
+    };
+    let top = 0..0;
+    // [azure]
+    let (subscription_id, tenant_id, resource_group, location) = match &raw.azure {
+        None => {
+            c.at(
+                top.clone(),
+                "azure",
+                "the [azure] section is required (subscription, resource_group, location)",
+            );
+            Default::default()
+        }
+        Some(a) => {
+            let span = a.span();
+            let a = a.get_ref();
+            c.no_secret(
+                &a.client_secret,
+                "azure.client_secret",
+                "AZURE_CLIENT_SECRET",
+            );
+            let sub = c.required(&a.subscription, span.clone(), "azure.subscription");
+            if !sub.is_empty()
+                && uuid::Uuid::parse_str(&sub).is_err()
+                && let Some(s) = &a.subscription
+            {
+                {
+                    c.at(s.span(), "azure.subscription", format!("'{sub}' is not a subscription id (a GUID): see `az account show --query id`"));
+                }
+            }
+            let rg = c.required(&a.resource_group, span.clone(), "azure.resource_group");
+            if (rg.len() > 90 || rg.ends_with('.'))
+                && let Some(s) = &a.resource_group
+            {
+                {
+                    c.at(
+                        s.span(),
+                        "azure.resource_group",
+                        "use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
+                    );
+                }
+            }
+            let loc = c.required(&a.location, span, "azure.location");
+            (sub, a.tenant.as_ref().map(|t| t.get_ref().clone()), rg, loc)
+        }
+    };
+    // [cluster]
+    let cluster = match &raw.cluster {
+        None => {
+            c.at(
+                top.clone(),
+                "cluster",
+                "the [cluster] section is required (name)",
+            );
+            None
+        }
+        Some(cl) => {
+            let span = cl.span();
+            let cl = cl.get_ref();
+            let name = c.required(&cl.name, span, "cluster.name");
+            if !name.is_empty()
+                && !is_name(&name, 63)
+                && let Some(s) = &cl.name
+            {
+                {
+                    c.at(s.span(), "cluster.name", format!("'{name}' must be 1-63 lower-case letters, digits or '-' (it names the AKS cluster and the directory clusters/<name>)"));
+                }
+            }
+            Some(ClusterConfig {
+                name,
+                resource_group: resource_group.clone(),
+                location: location.clone(),
+                kubeconfig: cl.kubeconfig.as_ref().map(|k| PathBuf::from(k.get_ref())),
+                context: cl.context.as_ref().map(|k| k.get_ref().clone()),
+            })
+        }
+    };
+    // [git]
+    let git = match &raw.git {
+        None => {
+            c.at(
+                top.clone(),
+                "git",
+                "the [git] section is required (url, auth)",
+            );
+            None
+        }
+        Some(g) => {
+            let span = g.span();
+            let g = g.get_ref();
+            c.no_secret(&g.pat, "git.pat", ENV_GIT_PAT);
+            c.no_secret(&g.password, "git.password", ENV_GIT_PAT);
+            c.no_secret(&g.token, "git.token", ENV_GIT_PAT);
+            let url = c.required(&g.url, span.clone(), "git.url");
+            if !url.is_empty()
+                && let Err(e) = devops_git::RepoUrl::parse(&url)
+                && let Some(s) = &g.url
+            {
+                c.at(s.span(), "git.url", e.to_string());
+            }
+            let auth = match &g.auth {
+                None => GitAuth::TokenAuth,
+                Some(a) => GitAuth::parse(a.get_ref()).unwrap_or_else(|| {
+                    c.at(
+                        a.span(),
+                        "git.auth",
+                        format!(
+                            "'{}' is not one of token-auth, https-ssh, ssh, workload-identity",
+                            a.get_ref()
+                        ),
+                    );
+                    GitAuth::TokenAuth
+                }),
+            };
+            let auth_line = g.auth.as_ref().map(|a| a.span()).unwrap_or(span.clone());
+            if matches!(auth, GitAuth::TokenAuth | GitAuth::HttpsSsh) && secrets.git_pat.is_none() {
+                c.at(
+                    auth_line.clone(),
+                    "git.auth",
+                    format!(
+                        "this auth mode pushes with a PAT: set {ENV_GIT_PAT} in the environment"
+                    ),
+                );
+            }
+            if auth == GitAuth::WorkloadIdentity && !url.starts_with("https://dev.azure.com/") {
+                c.at(auth_line, "git.auth", "workload identity works with Azure DevOps only: the url must be https://dev.azure.com/<org>/<project>/_git/<repo>");
+            }
+            let interval = g
+                .interval
+                .as_ref()
+                .map(|i| i.get_ref().clone())
+                .unwrap_or_else(|| "1m".into());
+            if let Some(i) = &g.interval
+                && flux_objects::Duration::parse(i.get_ref()).is_err()
+            {
+                c.at(
+                    i.span(),
+                    "git.interval",
+                    format!("'{}' is not a duration such as 1m or 30s", i.get_ref()),
+                );
+            }
+            let branch = g
+                .branch
+                .as_ref()
+                .map(|b| b.get_ref().clone())
+                .unwrap_or_else(|| "main".into());
+            if (branch.is_empty() || branch.contains(' ') || branch.contains(".."))
+                && let Some(b) = &g.branch
+            {
+                {
+                    c.at(
+                        b.span(),
+                        "git.branch",
+                        format!("'{branch}' is not a valid branch name"),
+                    );
+                }
+            }
+            Some(GitConfig {
+                url,
+                branch,
+                auth,
+                ssh_hostname: g.ssh_hostname.as_ref().map(|s| s.get_ref().clone()),
+                interval,
+                allow_insecure_http: g.allow_insecure_http.as_ref().is_some_and(|b| *b.get_ref()),
+            })
+        }
+    };
+    // [flux]
+    let mut flux = FluxConfig {
+        version: "latest".into(),
+        components: DEFAULT_COMPONENTS.iter().map(|s| (*s).to_owned()).collect(),
+        components_extra: Vec::new(),
+    };
+    if let Some(f) = &raw.flux {
+        let f = f.get_ref();
+        if let Some(v) = &f.version {
+            let ok = v.get_ref() == "latest"
+                || v.get_ref()
+                    .strip_prefix('v')
+                    .is_some_and(|s| semver::Version::parse(s).is_ok());
+            if !ok {
+                c.at(
+                    v.span(),
+                    "flux.version",
+                    format!(
+                        "'{}' is not a Flux version such as v2.7.3 (or latest)",
+                        v.get_ref()
+                    ),
+                );
+            }
+            flux.version = v.get_ref().clone();
+        }
+        if let Some(list) = &f.components {
+            for needed in ["source-controller", "kustomize-controller"] {
+                if !list.get_ref().iter().any(|x| x == needed) {
+                    c.at(
+                        list.span(),
+                        "flux.components",
+                        format!("{needed} is required by bootstrap"),
+                    );
+                }
+            }
+            for x in list.get_ref() {
+                if !DEFAULT_COMPONENTS.contains(&x.as_str()) {
+                    c.at(
+                        list.span(),
+                        "flux.components",
+                        format!("'{x}' is not a Flux component (extras go in components_extra)"),
+                    );
+                }
+            }
+            flux.components = list.get_ref().clone();
+        }
+        if let Some(list) = &f.components_extra {
+            for x in list.get_ref() {
+                if !EXTRA_COMPONENTS.contains(&x.as_str()) {
+                    c.at(
+                        list.span(),
+                        "flux.components_extra",
+                        format!("'{x}' is not one of {}", EXTRA_COMPONENTS.join(", ")),
+                    );
+                }
+            }
+            flux.components_extra = list.get_ref().clone();
+        }
+    }
+    // [helm]
+    let mut helm = HelmConfig::default();
+    if let Some(h) = &raw.helm {
+        let span = h.span();
+        let h = h.get_ref();
+        helm.registry = h.registry.as_ref().map(|r| r.get_ref().clone());
+        if let Some(r) = &h.registry {
+            let name = r.get_ref();
+            if name.len() < 5 || name.len() > 50 || !name.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                c.at(
+                    r.span(),
+                    "helm.registry",
+                    format!("'{name}' is not an ACR name (5-50 letters and digits)"),
+                );
+            }
+        }
+        for rel in h.releases.iter().flat_map(|r| r.get_ref()) {
+            let rspan = rel.span();
+            let r = rel.get_ref();
+            if helm.registry.is_none() {
+                c.at(
+                    span.clone(),
+                    "helm.registry",
+                    "HelmReleases need the ACR name their charts are in",
+                );
+            }
+            let name = c.required(&r.name, rspan.clone(), "helm.releases.name");
+            let chart = c.required(&r.chart, rspan.clone(), "helm.releases.chart");
+            helm.releases.push(ReleaseConfig {
+                name,
+                chart,
+                version: r
+                    .version
+                    .as_ref()
+                    .map(|v| v.get_ref().clone())
+                    .unwrap_or_else(|| "*".into()),
+                namespace: r
+                    .namespace
+                    .as_ref()
+                    .map(|v| v.get_ref().clone())
+                    .unwrap_or_else(|| "default".into()),
+            });
+        }
+    }
+    let sops = raw.sops.as_ref().map(|s| {
+        let span = s.span();
+        let s = s.get_ref();
+        SopsConfig {
+            key_vault: c.required(&s.key_vault, span.clone(), "sops.key_vault"),
+            key: c.required(&s.key, span, "sops.key"),
+        }
+    });
+    let notifications = raw.notifications.as_ref().map(|n| {
+        let span = n.span();
+        let n = n.get_ref();
+        NotificationsConfig {
+            namespace: c.required(
+                &n.event_hub_namespace,
+                span.clone(),
+                "notifications.event_hub_namespace",
+            ),
+            hub: c.required(&n.event_hub, span, "notifications.event_hub"),
+        }
+    });
+    if !c.problems.is_empty() {
+        let mut problems = c.problems;
+        problems.sort_by_key(|p| p.line);
+        return Err(fail(problems));
+    }
+    match (cluster, git) {
+        (Some(cluster), Some(git)) => Ok(BootstrapConfig {
+            subscription_id,
+            tenant_id,
+            clusters: vec![cluster],
+            git,
+            flux,
+            helm,
+            sops,
+            notifications,
+        }),
+        _ => Err(fail(Vec::new())),
+    }
+}
+
+/// A fleet file: the clusters to bootstrap with one configuration.
+///
+/// ```toml
+/// [[cluster]]
+/// name = "fleet-01"
+/// resource_group = "rg-fleet"   # optional: default [azure].resource_group
+/// location = "northeurope"      # optional
+/// kubeconfig = "fleet-01.kubeconfig"
+/// ```
+pub fn parse_fleet(
+    file: &str,
+    text: &str,
+    base: Option<&BootstrapConfig>,
+) -> Result<Vec<ClusterConfig>, ConfigErrors> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Fleet {
+        cluster: Vec<Spanned<FleetCluster>>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct FleetCluster {
+        name: S<String>,
+        resource_group: S<String>,
+        location: S<String>,
+        kubeconfig: S<String>,
+        context: S<String>,
+    }
+    let fail = |problems| ConfigErrors {
+        file: file.to_owned(),
+        problems,
+    };
+    let fleet: Fleet = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+            .unwrap_or(0);
+        fail(vec![Problem {
+            line,
+            key: "syntax".into(),
+            message: e.message().to_owned(),
+        }])
+    })?;
+    let mut c = Checker {
+        text,
+        problems: Vec::new(),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    let base_cluster = base.and_then(|b| b.clusters.first());
+    for entry in &fleet.cluster {
+        let span = entry.span();
+        let e = entry.get_ref();
+        let name = c.required(&e.name, span.clone(), "cluster.name");
+        if !name.is_empty() && !is_name(&name, 63) {
+            c.at(
+                span.clone(),
+                "cluster.name",
+                format!("'{name}' must be 1-63 lower-case letters, digits or '-'"),
+            );
+        }
+        if !name.is_empty() && !seen.insert(name.clone()) {
+            c.at(
+                span.clone(),
+                "cluster.name",
+                format!("'{name}' appears twice"),
+            );
+        }
+        let pick = |v: &S<String>, default: Option<&String>| {
+            v.as_ref()
+                .map(|s| s.get_ref().clone())
+                .or_else(|| default.cloned())
+        };
+        let resource_group =
+            pick(&e.resource_group, base_cluster.map(|b| &b.resource_group)).unwrap_or_default();
+        if resource_group.is_empty() {
+            c.at(
+                span.clone(),
+                "cluster.resource_group",
+                "is required (or set [azure].resource_group)",
+            );
+        }
+        out.push(ClusterConfig {
+            name,
+            resource_group,
+            location: pick(&e.location, base_cluster.map(|b| &b.location))
+                .unwrap_or_else(|| "westeurope".into()),
+            kubeconfig: e.kubeconfig.as_ref().map(|k| PathBuf::from(k.get_ref())),
+            context: e.context.as_ref().map(|k| k.get_ref().clone()),
+        });
+    }
+    if out.is_empty() {
+        c.at(0..0, "cluster", "the fleet file lists no [[cluster]]");
+    }
+    if c.problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(fail(c.problems))
+    }
+}

@@ -1,0 +1,575 @@
+//! `cargo xtask bootstrap`: the guide's steps as a dependency graph of idempotent "ensure" steps, run
+//! concurrently by an executor, against real Azure (`--config azflux.toml`) or, with no configuration,
+//! the sandbox: the embedded fake cloud, a local bare git repository as the Azure DevOps repository, and a
+//! fake Kubernetes API as the cluster.
+//!
+//! - [`step`]: the [`Step`] trait, [`Outcome`], [`Planned`], typed [`Outputs`].
+//! - [`plan`]: the checked graph; [`build_plan`] composes the steps of the landed crates.
+//! - [`executor`]: bounded concurrency, failure propagation, injected crashes.
+//! - [`progress`], [`summary`]: what the user sees (text, live, JSON lines).
+//! - [`config`]: `azflux.toml` and fleet files, validated with every problem at once.
+//! - [`kube`], [`fake_kube`], [`git_server`], [`sandbox`]: the cluster client and the sandbox's fakes.
+//! - [`bench`]: `cargo xtask bench bootstrap`.
+
+pub mod bench;
+pub mod config;
+pub mod executor;
+pub mod fake_kube;
+pub mod git_server;
+pub mod kube;
+pub mod plan;
+pub mod progress;
+pub mod sandbox;
+pub mod step;
+pub mod steps;
+pub mod summary;
+
+pub use config::{BootstrapConfig, ClusterConfig, GitAuth, Secrets};
+pub use executor::{Executor, ExecutorOptions, FailAt, FailPoint, RunReport, StepStatus};
+pub use plan::Plan;
+pub use progress::{Event, EventSink, OutputFormat};
+pub use step::{Change, Outcome, Outputs, PlanState, Planned, Step, StepContext, StepError, keys};
+pub use summary::Summary;
+
+use anyhow::Context as _;
+use azflux_core::arm::ArmClient;
+use azflux_core::clock::Clock;
+use azflux_core::credential::CachedCredential;
+use devops_git::{GitHost, RepoUrl};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+use steps::{
+    ApplyObjects, CommitFiles, FluxGitSecret, KustomizationHealth, RepositoryStep,
+    ResourceGroupStep,
+};
+
+/// The bootstrap's errors (before the run: configuration and wiring; step failures are in the report).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration has problems (all of them listed).
+    #[error(transparent)]
+    Config(#[from] config::ConfigErrors),
+    /// The steps do not form a plan (a bug in a step's `deps`).
+    #[error("the bootstrap plan is inconsistent: {0}")]
+    Plan(#[from] plan::PlanError),
+    /// Something the plan needs is missing or unusable.
+    #[error("{what}: {why}")]
+    Setup {
+        /// What.
+        what: String,
+        /// Why, and what to do.
+        why: String,
+    },
+}
+
+/// The clients the steps use: one ARM client and credential per subscription (shared by every cluster of
+/// a fleet, so ARM throttling and the token cache are shared), the git host, the clock.
+#[derive(Clone)]
+pub struct Services {
+    /// ARM.
+    pub arm: Arc<ArmClient>,
+    /// The credential (per-scope token cache).
+    pub credential: Arc<CachedCredential>,
+    /// The repository host.
+    pub git: Arc<dyn GitHost>,
+    /// The clock every wait goes through.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").finish_non_exhaustive()
+    }
+}
+
+/// Plan settings that are not configuration.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// How often the health step polls.
+    pub health_poll: Duration,
+    /// How long the health step waits.
+    pub health_timeout: Duration,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            health_poll: Duration::from_secs(2),
+            health_timeout: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// The Flux namespace.
+pub const FLUX_NAMESPACE: &str = "flux-system";
+
+/// The repository directory of a cluster.
+pub fn cluster_path(cluster: &str) -> String {
+    format!("clusters/{cluster}")
+}
+
+/// Step ids of a cluster's steps.
+pub mod ids {
+    /// `<cluster>/repo/flux-sync`: commits gotk-sync.yaml and kustomization.yaml.
+    pub fn sync_commit(c: &str) -> String {
+        format!("{c}/repo/flux-sync")
+    }
+    /// `<cluster>/flux-namespace`.
+    pub fn namespace(c: &str) -> String {
+        format!("{c}/flux-namespace")
+    }
+    /// `<cluster>/flux-git-secret`.
+    pub fn git_secret(c: &str) -> String {
+        format!("{c}/flux-git-secret")
+    }
+    /// `<cluster>/flux-sync-objects`.
+    pub fn sync_objects(c: &str) -> String {
+        format!("{c}/flux-sync-objects")
+    }
+    /// `<cluster>/flux-health`.
+    pub fn health(c: &str) -> String {
+        format!("{c}/flux-health")
+    }
+}
+
+/// The `gotk-sync.yaml` options of a cluster.
+pub fn sync_options(
+    config: &BootstrapConfig,
+    cluster: &str,
+) -> Result<flux_objects::SyncOptions, Error> {
+    let git = &config.git;
+    let bad = |e: devops_git::UrlError| Error::Setup {
+        what: format!("git.url {}", git.url),
+        why: e.to_string(),
+    };
+    let repo = RepoUrl::parse(&git.url).map_err(bad)?;
+    let mut o = flux_objects::SyncOptions::new(String::new(), cluster_path(cluster));
+    o.branch = git.branch.clone();
+    o.interval = flux_objects::Duration::parse(&git.interval).map_err(|e| Error::Setup {
+        what: "git.interval".into(),
+        why: e.to_string(),
+    })?;
+    match git.auth {
+        GitAuth::TokenAuth => {
+            o.url = repo
+                .token_auth_sync_url(git.allow_insecure_http)
+                .map_err(bad)?
+                .to_string()
+        }
+        GitAuth::HttpsSsh | GitAuth::Ssh => {
+            o.url = repo
+                .ssh_sync_url("git", git.ssh_hostname.as_deref())
+                .map_err(bad)?
+                .to_string()
+        }
+        GitAuth::WorkloadIdentity => {
+            o.url = repo.token_auth_sync_url(false).map_err(bad)?.to_string();
+            o.secret_name = None;
+            o.provider = Some("azure".into());
+        }
+    }
+    Ok(o)
+}
+
+/// Composes the steps of the landed crates for every cluster of `config` into a plan.
+///
+/// Today: resource groups (azflux-core), the repository and the commit of the Flux sync manifests
+/// (devops-git, flux-objects), and the cluster side (namespace, git Secret, sync objects, health).
+pub fn build_plan(
+    config: &BootstrapConfig,
+    secrets: &Secrets,
+    services: &Services,
+    options: &PlanOptions,
+) -> Result<Plan, Error> {
+    let git = &config.git;
+    let repo = RepoUrl::parse(&git.url).map_err(|e| Error::Setup {
+        what: format!("git.url {}", git.url),
+        why: e.to_string(),
+    })?;
+    let mut steps: Vec<step::StepRef> = Vec::new();
+    let mut groups = std::collections::BTreeSet::new();
+    for c in &config.clusters {
+        if groups.insert(c.resource_group.to_ascii_lowercase()) {
+            steps.push(Arc::new(ResourceGroupStep::new(
+                services.arm.clone(),
+                &config.subscription_id,
+                &c.resource_group,
+                &c.location,
+            )));
+        }
+    }
+    steps.push(Arc::new(RepositoryStep::ensure(
+        services.git.clone(),
+        repo.clone(),
+        &git.branch,
+    )));
+    let secret_source = match git.auth {
+        GitAuth::TokenAuth => {
+            let pat = secrets.git_pat.clone().ok_or_else(|| Error::Setup {
+                what: "the Flux git Secret".into(),
+                why: format!("token-auth needs the PAT in {}", config::ENV_GIT_PAT),
+            })?;
+            devops_git::GitCredentials::Basic(devops_git::BasicAuth::pat(pat))
+                .flux_secret_data()
+                .map(steps::GitSecretSource::Fixed)
+        }
+        GitAuth::HttpsSsh | GitAuth::Ssh => Some(steps::GitSecretSource::GenerateSsh(
+            devops_git::KnownHosts::azure_devops(),
+        )),
+        GitAuth::WorkloadIdentity => None,
+    };
+    let mut commits = Vec::new();
+    for c in &config.clusters {
+        let name = c.name.as_str();
+        let sync = sync_options(config, name)?;
+        let dir = format!("{}/{FLUX_NAMESPACE}", cluster_path(name));
+        let files_sync = sync.clone();
+        let kustomization_path = format!("{dir}/kustomization.yaml");
+        let commit = CommitFiles::new(
+            ids::sync_commit(name),
+            Some(name),
+            Vec::new(),
+            services.git.clone(),
+            repo.clone(),
+            &git.branch,
+            "Add Flux sync manifests",
+            Arc::new(move |_ctx| {
+                let gotk = flux_objects::gotk_sync(&files_sync).map_err(|e| {
+                    StepError::from_error("gotk-sync.yaml", &e)
+                        .todo("fix the git settings in azflux.toml")
+                })?;
+                let kustomization =
+                    flux_objects::KustomizeConfig::with_resources(["gotk-sync.yaml"]).to_file();
+                Ok([
+                    (format!("{dir}/gotk-sync.yaml"), gotk.into_bytes()),
+                    (
+                        format!("{dir}/kustomization.yaml"),
+                        kustomization.into_bytes(),
+                    ),
+                ]
+                .into_iter()
+                .collect())
+            }),
+        )
+        .only_if_absent(kustomization_path);
+        commits.push(ids::sync_commit(name));
+        steps.push(Arc::new(commit));
+        steps.push(Arc::new(ApplyObjects::new(
+            ids::namespace(name),
+            name,
+            Vec::new(),
+            "Namespace flux-system",
+            Arc::new(|_| {
+                Ok(vec![flux_objects::object::Manifest::to_json(
+                    &flux_objects::Namespace::new(FLUX_NAMESPACE),
+                )])
+            }),
+        )));
+        let mut sync_deps = vec![ids::namespace(name), ids::sync_commit(name)];
+        if let Some(source) = &secret_source {
+            steps.push(Arc::new(FluxGitSecret::new(
+                ids::git_secret(name),
+                name,
+                vec![ids::namespace(name)],
+                FLUX_NAMESPACE,
+                sync.secret_name.as_deref().unwrap_or(FLUX_NAMESPACE),
+                source.clone(),
+            )));
+            sync_deps.push(ids::git_secret(name));
+        }
+        let objects_sync = sync.clone();
+        steps.push(Arc::new(ApplyObjects::new(
+            ids::sync_objects(name),
+            name,
+            sync_deps,
+            "GitRepository and Kustomization flux-system",
+            Arc::new(move |_| {
+                let (g, k) = flux_objects::bootstrap::sync_objects(&objects_sync).map_err(|e| {
+                    StepError::from_error("gotk-sync objects", &e)
+                        .todo("fix the git settings in azflux.toml")
+                })?;
+                Ok(vec![
+                    flux_objects::object::Manifest::to_json(&g),
+                    flux_objects::object::Manifest::to_json(&k),
+                ])
+            }),
+        )));
+        steps.push(Arc::new(KustomizationHealth::new(
+            ids::health(name),
+            name,
+            vec![ids::sync_objects(name), RepositoryStep::REVISION_ID.into()],
+            FLUX_NAMESPACE,
+            FLUX_NAMESPACE,
+            options.health_poll,
+            options.health_timeout,
+        )));
+    }
+    steps.push(Arc::new(RepositoryStep::revision(
+        services.git.clone(),
+        repo,
+        &git.branch,
+        commits,
+    )));
+    Ok(Plan::new(steps)?)
+}
+
+/// Everything a run needs besides the configuration.
+#[derive(Clone)]
+pub struct RunInputs {
+    /// The clients.
+    pub services: Services,
+    /// Outputs known before the run (kubeconfigs of existing clusters).
+    pub seeds: Outputs,
+    /// Whether this is the sandbox.
+    pub sandbox: bool,
+    /// The sandbox's bare repository directory.
+    pub local_repo_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for RunInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunInputs")
+            .field("sandbox", &self.sandbox)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the plan and runs it; emits every event and the summary to `sink`.
+pub async fn run_plan(
+    config: &BootstrapConfig,
+    secrets: &Secrets,
+    inputs: &RunInputs,
+    plan_options: &PlanOptions,
+    executor: ExecutorOptions,
+    sink: &dyn EventSink,
+) -> Result<(RunReport, Summary), Error> {
+    let plan = build_plan(config, secrets, &inputs.services, plan_options)?;
+    let ctx = StepContext {
+        outputs: inputs.seeds.clone(),
+        clock: inputs.services.clock.clone(),
+    };
+    let report = Executor::new(executor).run(&plan, &ctx, sink).await;
+    let clusters = config
+        .clusters
+        .iter()
+        .map(|c| summary::ClusterSummary {
+            name: c.name.clone(),
+            api_server: ctx.outputs.get(&c.name, keys::KUBECONFIG).map(|k| k.server),
+            path: cluster_path(&c.name),
+        })
+        .collect();
+    let repository = summary::RepoSummary {
+        url: config.git.url.clone(),
+        branch: config.git.branch.clone(),
+        revision: ctx.outputs.get("", keys::PUSHED_REVISION),
+        local_dir: inputs
+            .local_repo_dir
+            .as_ref()
+            .map(|d| d.display().to_string()),
+    };
+    let summary = Summary::new(&report, inputs.sandbox, clusters, repository);
+    sink.event(&Event::Summary(summary.clone()));
+    Ok((report, summary))
+}
+
+/// The flags of `cargo xtask bootstrap`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BootstrapArgs {
+    /// The configuration file. Without it: the sandbox (embedded fake cloud, local repository).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Print the plan (what exists, what would change) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Bootstrap the clusters of this fleet file (one subscription and repository).
+    #[arg(long)]
+    pub fleet: Option<PathBuf>,
+    /// How to show progress.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Steps running at the same time.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Sandbox: where the local repository and caches go (default: a new directory under target/).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Stop as if the process died at this step (`STEP` before its ensure, `STEP:after` after it).
+    #[arg(long, hide = true)]
+    pub fail_at: Option<String>,
+}
+
+/// Parses `--fail-at STEP[:after|:before]`.
+pub fn parse_fail_at(s: &str) -> FailAt {
+    match s.rsplit_once(':') {
+        Some((step, "after")) => FailAt {
+            step: step.into(),
+            point: FailPoint::After,
+        },
+        Some((step, "before")) => FailAt {
+            step: step.into(),
+            point: FailPoint::Before,
+        },
+        _ => FailAt {
+            step: s.into(),
+            point: FailPoint::Before,
+        },
+    }
+}
+
+/// `cargo xtask bootstrap`: returns whether every step succeeded.
+pub async fn main(args: BootstrapArgs) -> anyhow::Result<bool> {
+    let sink = progress::sink_for(args.output);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!("\ninterrupted: letting running steps finish; run again to resume");
+        }
+    });
+    let executor = ExecutorOptions {
+        concurrency: args.concurrency,
+        dry_run: args.dry_run,
+        fail_at: args.fail_at.as_deref().map(parse_fail_at),
+        cancel,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let summary = match &args.config {
+        None => {
+            let workdir = match &args.workdir {
+                Some(d) => d.clone(),
+                None => sandbox::default_workdir()?,
+            };
+            let sb = sandbox::Sandbox::start(sandbox::SandboxOptions::new(workdir)).await?;
+            let names = match &args.fleet {
+                Some(f) => {
+                    let text = std::fs::read_to_string(f).with_context(|| {
+                        format!("could not read the fleet file {}", f.display())
+                    })?;
+                    config::parse_fleet(&f.display().to_string(), &text, None)?
+                        .into_iter()
+                        .map(|c| c.name)
+                        .collect()
+                }
+                None => vec![sandbox::SANDBOX_CLUSTER.to_owned()],
+            };
+            let (_, summary) = sb
+                .run(&names, PlanOptions::default(), executor, sink.as_ref())
+                .await?;
+            sb.write_state()?;
+            summary
+        }
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the configuration {}", path.display()))?;
+            let secrets = Secrets::from_env(&env);
+            let mut config = config::parse(&path.display().to_string(), &text, &secrets)?;
+            if let Some(f) = &args.fleet {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("could not read the fleet file {}", f.display()))?;
+                config.clusters =
+                    config::parse_fleet(&f.display().to_string(), &text, Some(&config))?;
+            }
+            let inputs = real_inputs(&config, &secrets, &env).await?;
+            let (_, summary) = run_plan(
+                &config,
+                &secrets,
+                &inputs,
+                &PlanOptions::default(),
+                executor,
+                sink.as_ref(),
+            )
+            .await?;
+            summary
+        }
+    };
+    Ok(summary.ok)
+}
+
+/// The clients for real Azure: the environment credential chain, one ARM client, plain git, and the
+/// clusters' kubeconfig files.
+pub async fn real_inputs(
+    config: &BootstrapConfig,
+    secrets: &Secrets,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<RunInputs, Error> {
+    let http = azflux_core::http::HttpPipelineOptions::default();
+    let (credential, _) =
+        crate::credentials::from_env(env, http.client_options()).map_err(|e| Error::Setup {
+            what: "the Azure credential".into(),
+            why: format!("{e:#}"),
+        })?;
+    let arm = Arc::new(ArmClient::new(
+        &azflux_core::Cloud::public(),
+        credential.clone(),
+        azflux_core::arm::ArmClientOptions {
+            http: http.clone(),
+            ..Default::default()
+        },
+    ));
+    let git_credentials = match config.git.auth {
+        GitAuth::TokenAuth | GitAuth::HttpsSsh => devops_git::GitCredentials::Basic(
+            devops_git::BasicAuth::pat(secrets.git_pat.clone().ok_or_else(|| Error::Setup {
+                what: "the git credential".into(),
+                why: format!("set {}", config::ENV_GIT_PAT),
+            })?),
+        ),
+        GitAuth::WorkloadIdentity => {
+            let token = azflux_core::credential::token_for(
+                credential.as_ref(),
+                devops_git::AZURE_DEVOPS_SCOPE,
+            )
+            .await
+            .map_err(|e| Error::Setup {
+                what: "the Azure DevOps token".into(),
+                why: e.to_string(),
+            })?;
+            devops_git::GitCredentials::Bearer(devops_git::BearerToken::new(
+                secrecy::SecretString::from(token.token.secret().to_owned()),
+            ))
+        }
+        GitAuth::Ssh => {
+            return Err(Error::Setup {
+                what: "git.auth = \"ssh\"".into(),
+                why: "pushing over SSH needs a key registered in Azure DevOps first: use auth = \"https-ssh\" (push with the PAT, Flux reconciles over SSH)".into(),
+            });
+        }
+    };
+    let git = devops_git::PlainGitHost::new(git_credentials).map_err(|e| Error::Setup {
+        what: "the git client".into(),
+        why: e.to_string(),
+    })?;
+    let seeds = Outputs::default();
+    for c in &config.clusters {
+        let Some(path) = &c.kubeconfig else {
+            return Err(Error::Setup {
+                what: format!("cluster {}", c.name),
+                why: "set cluster.kubeconfig (the AKS step that creates the cluster and its kubeconfig has not landed yet)".into(),
+            });
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Setup {
+            what: format!("kubeconfig {}", path.display()),
+            why: e.to_string(),
+        })?;
+        let kc =
+            kube::Kubeconfig::parse(&text, c.context.as_deref()).map_err(|e| Error::Setup {
+                what: format!("cluster {}", c.name),
+                why: e.to_string(),
+            })?;
+        seeds.put(&c.name, keys::KUBECONFIG, kc);
+    }
+    Ok(RunInputs {
+        services: Services {
+            arm,
+            credential,
+            git: Arc::new(git),
+            clock: azflux_core::clock::system_clock(),
+        },
+        seeds,
+        sandbox: false,
+        local_repo_dir: None,
+    })
+}

@@ -1,0 +1,307 @@
+//! The sandbox: the embedded fake cloud (resource groups), a bare git repository served like Azure DevOps
+//! (PAT over HTTP basic auth), and a fake Kubernetes API per cluster. `cargo xtask bootstrap` with no
+//! configuration runs the whole plan against it.
+
+use super::config::{
+    BootstrapConfig, ClusterConfig, FluxConfig, GitAuth, GitConfig, HelmConfig, Secrets,
+};
+use super::executor::{ExecutorOptions, RunReport};
+use super::fake_kube::FakeKube;
+use super::git_server::GitServer;
+use super::kube::Kubeconfig;
+use super::progress::EventSink;
+use super::step::{Outputs, keys};
+use super::summary::Summary;
+use super::{Error, PlanOptions, RunInputs, Services, run_plan};
+use anyhow::Context as _;
+use azflux_core::arm::{ArmClient, ArmClientOptions};
+use azflux_core::clock::system_clock;
+use azflux_core::fake::resource_groups::FakeResourceGroups;
+use azflux_core::fake::{FakeCloud, FakeCloudOptions};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The sandbox cluster's name.
+pub const SANDBOX_CLUSTER: &str = "sandbox";
+/// The sandbox resource group.
+pub const SANDBOX_RESOURCE_GROUP: &str = "rg-flux-sandbox";
+/// The repository path on the sandbox git server.
+pub const SANDBOX_REPO: &str = "azflux-sandbox/flux/_git/fleet-infra";
+
+/// Sandbox settings.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Where the repositories and caches go.
+    pub workdir: PathBuf,
+    /// Latency added to every request (benchmarks; real time).
+    pub request_latency: Duration,
+    /// How long Flux takes to reconcile (on the clock).
+    pub reconcile_delay: Duration,
+    /// Run on the system clock (benchmarks) instead of the manual clock (fast; tests).
+    pub system_clock: bool,
+}
+
+impl SandboxOptions {
+    /// Defaults: no added latency, a 30 s reconcile on the manual clock (instant in real time).
+    pub fn new(workdir: PathBuf) -> Self {
+        SandboxOptions {
+            workdir,
+            request_latency: Duration::ZERO,
+            reconcile_delay: Duration::from_secs(30),
+            system_clock: false,
+        }
+    }
+}
+
+/// A new directory under the workspace's `target/` (or the temp dir).
+pub fn default_workdir() -> anyhow::Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let base = target.join("azflux-sandbox");
+    std::fs::create_dir_all(&base)
+        .with_context(|| format!("could not create {}", base.display()))?;
+    let dir = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&base)
+        .with_context(|| format!("could not create a directory in {}", base.display()))?;
+    Ok(dir.keep())
+}
+
+/// A running sandbox.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// The fake cloud.
+    pub cloud: FakeCloud,
+    /// The resource-group fake.
+    pub groups: FakeResourceGroups,
+    /// The fake Kubernetes API.
+    pub kube: FakeKube,
+    /// The git server.
+    pub git: GitServer,
+    /// The repository URL.
+    pub repo_url: String,
+    /// The work directory.
+    pub workdir: PathBuf,
+    pat: SecretString,
+    kubeconfigs: Mutex<BTreeMap<String, Kubeconfig>>,
+    services: Services,
+}
+
+impl Sandbox {
+    /// Starts the fakes, creates the empty repository (as an Azure DevOps project would have it).
+    pub async fn start(options: SandboxOptions) -> anyhow::Result<Self> {
+        let cloud = FakeCloud::start_with(FakeCloudOptions {
+            clock: options.system_clock.then(system_clock),
+            ..Default::default()
+        })
+        .await;
+        if !options.request_latency.is_zero() {
+            cloud.faults().inject(
+                azflux_core::fake::faults::FaultMatch::any(),
+                azflux_core::fake::faults::Fault::Delay(options.request_latency),
+                usize::MAX,
+            );
+        }
+        let groups = FakeResourceGroups::mount(&cloud).await;
+        let pat = SecretString::from(format!("pat~{}", uuid::Uuid::new_v4().simple()));
+        let git = GitServer::start(
+            &options.workdir.join("devops"),
+            pat.clone(),
+            options.request_latency,
+        )
+        .await
+        .context("could not start the sandbox git server")?;
+        let repo_url = git
+            .create_repository(SANDBOX_REPO)
+            .context("could not create the sandbox repository")?;
+        let resolver_git = git.clone();
+        let kube = FakeKube::start(
+            &cloud,
+            Arc::new(move |url, branch, secret| resolver_git.resolve(url, branch, secret)),
+            options.reconcile_delay,
+        )
+        .await;
+        let sandbox = cloud.sandbox().clone();
+        let env = |name: &str| match name {
+            "AZURE_TENANT_ID" => Some(sandbox.tenant_id.clone()),
+            "AZURE_CLIENT_ID" => Some(sandbox.client_id.clone()),
+            "AZURE_CLIENT_SECRET" => Some(sandbox.client_secret.expose_secret().to_owned()),
+            _ => None,
+        };
+        let (credential, _) = crate::credentials::from_env(&env, cloud.client_options())?;
+        let arm = Arc::new(ArmClient::new(
+            &cloud.cloud(),
+            credential.clone(),
+            ArmClientOptions {
+                http: cloud.http_options(),
+                ..Default::default()
+            },
+        ));
+        let host = devops_git::PlainGitHost::with_cache_dir(
+            devops_git::GitCredentials::Basic(devops_git::BasicAuth::pat(pat.clone())),
+            options.workdir.join("git-cache"),
+        )?;
+        let services = Services {
+            arm,
+            credential,
+            git: Arc::new(host),
+            clock: cloud.clock(),
+        };
+        Ok(Sandbox {
+            cloud,
+            groups,
+            kube,
+            git,
+            repo_url,
+            workdir: options.workdir,
+            pat,
+            kubeconfigs: Mutex::new(BTreeMap::new()),
+            services,
+        })
+    }
+
+    /// The PAT the sandbox repository accepts (tests check it never leaks).
+    pub fn pat(&self) -> &SecretString {
+        &self.pat
+    }
+
+    /// The bare repository on disk.
+    pub fn repo_dir(&self) -> PathBuf {
+        self.git.root().join(SANDBOX_REPO)
+    }
+
+    /// The clients the sandbox run uses.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// The environment the sandbox run sees (secrets included).
+    pub fn secrets(&self) -> Secrets {
+        Secrets {
+            git_pat: Some(self.pat.clone()),
+        }
+    }
+
+    /// The configuration of a sandbox run bootstrapping `clusters`.
+    pub fn config(&self, clusters: &[String]) -> BootstrapConfig {
+        BootstrapConfig {
+            subscription_id: self.cloud.sandbox().subscription_id.clone(),
+            tenant_id: Some(self.cloud.sandbox().tenant_id.clone()),
+            clusters: clusters
+                .iter()
+                .map(|name| ClusterConfig {
+                    name: name.clone(),
+                    resource_group: SANDBOX_RESOURCE_GROUP.into(),
+                    location: "westeurope".into(),
+                    kubeconfig: None,
+                    context: None,
+                })
+                .collect(),
+            git: GitConfig {
+                url: self.repo_url.clone(),
+                branch: "main".into(),
+                auth: GitAuth::TokenAuth,
+                ssh_hostname: None,
+                interval: "1m".into(),
+                allow_insecure_http: true,
+            },
+            flux: FluxConfig {
+                version: "latest".into(),
+                components: super::config::DEFAULT_COMPONENTS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+                components_extra: Vec::new(),
+            },
+            helm: HelmConfig::default(),
+            sops: None,
+            notifications: None,
+        }
+    }
+
+    /// The kubeconfig of sandbox cluster `name` (created on first use).
+    pub fn kubeconfig(&self, name: &str) -> Kubeconfig {
+        let mut map = self
+            .kubeconfigs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.entry(name.to_owned())
+            .or_insert_with(|| self.kube.add_cluster(name))
+            .clone()
+    }
+
+    /// The inputs of a run bootstrapping `clusters`.
+    pub fn inputs(&self, clusters: &[String]) -> RunInputs {
+        let seeds = Outputs::default();
+        for c in clusters {
+            seeds.put(c, keys::KUBECONFIG, self.kubeconfig(c));
+        }
+        RunInputs {
+            services: self.services.clone(),
+            seeds,
+            sandbox: true,
+            local_repo_dir: Some(self.repo_dir()),
+        }
+    }
+
+    /// Runs the bootstrap of `clusters` against the sandbox.
+    pub async fn run(
+        &self,
+        clusters: &[String],
+        plan: PlanOptions,
+        executor: ExecutorOptions,
+        sink: &dyn EventSink,
+    ) -> Result<(RunReport, Summary), Error> {
+        let config = self.config(clusters);
+        run_plan(
+            &config,
+            &self.secrets(),
+            &self.inputs(clusters),
+            &plan,
+            executor,
+            sink,
+        )
+        .await
+    }
+
+    /// Writes `state.json` in the work directory: the Azure resources and the cluster objects (Secret
+    /// values replaced by their key names), for people to look at after the process ends.
+    pub fn write_state(&self) -> anyhow::Result<PathBuf> {
+        let clusters: BTreeMap<String, Vec<serde_json::Value>> = self
+            .kubeconfigs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .map(|c| {
+                let objects = self
+                    .kube
+                    .objects(c)
+                    .into_iter()
+                    .map(|o| {
+                        let mut v = o.object;
+                        if let Some(data) = v.get_mut("data").and_then(|d| d.as_object_mut()) {
+                            for value in data.values_mut() {
+                                *value = serde_json::json!("<redacted>");
+                            }
+                        }
+                        v
+                    })
+                    .collect();
+                (c.clone(), objects)
+            })
+            .collect();
+        let state = serde_json::json!({
+            "resource_groups": self.groups.ids(),
+            "repository": {"url": self.repo_url, "dir": self.repo_dir()},
+            "clusters": clusters,
+            "requests": self.cloud.request_counts(),
+        });
+        let path = self.workdir.join("state.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&state)?)?;
+        Ok(path)
+    }
+}
