@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod conformance;
 pub mod credentials;
+pub mod eventhub_cli;
 pub mod fake_azure;
 pub mod flux_cli;
 pub mod sops_cli;

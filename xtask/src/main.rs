@@ -47,6 +47,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Event Hubs tokens for Flux: `sync`, `send`, `manifests`.
+    #[command(disable_help_flag = true)]
+    Eventhub {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// sops' encrypt, decrypt, edit, rotate and updatekeys.
     #[command(disable_help_flag = true)]
     Sops {
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Command::Bench { what } => bench(what),
         Command::Flux { args } => xtask::flux_cli::main(args),
         Command::Sops { args } => xtask::sops_cli::main(args),
+        Command::Eventhub { args } => xtask::eventhub_cli::main(args),
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod credentials;
+mod eventhub_cli;
 mod fake_azure;
 mod flux_cli;
 mod sops_cli;
