@@ -56,3 +56,96 @@ fn long_descriptions_fold_like_go_yaml() {
         "description: DigestReflectionPolicy governs the setting of the `.status.latestRef.digest`\n  field and more words here\n"
     );
 }
+
+#[test]
+fn every_emitted_string_reads_back_unchanged() {
+    let mut samples: Vec<String> = [
+        "",
+        " ",
+        "a",
+        "yes",
+        "No",
+        "ON",
+        "y",
+        "~",
+        "null",
+        "0",
+        "-1",
+        "+1",
+        "1_000",
+        "0x1f",
+        "0b101",
+        "1e3",
+        ".5",
+        "1.",
+        "1:30",
+        "2006-01-02",
+        "2006-1-2 15:04:05",
+        "*",
+        "&a",
+        "!tag",
+        "|",
+        ">",
+        "%x",
+        "@x",
+        "`x",
+        "'",
+        "\"",
+        "#",
+        "a #b",
+        "a#b",
+        "a: b",
+        "a:b",
+        ":a",
+        "- a",
+        "-a",
+        "? a",
+        "?a",
+        "[a]",
+        "{a}",
+        "a, b",
+        "---",
+        "...",
+        "trailing ",
+        " leading",
+        "a\tb",
+        "line\n",
+        "two\nlines",
+        "\nleading break",
+        "trailing break\n\n",
+        "sp \nbreak",
+        "é ü",
+        "emoji 🚀",
+        "\u{7f}",
+        "a\\b",
+        "ns:name.with.dots",
+        "https://dev.azure.com/org/_git/r?x=1#frag",
+        "v1.01",
+        "6.3.5",
+        ">=1.0.0 <2.0.0",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    // Deterministic pseudo-random strings over an alphabet of YAML-significant characters.
+    let alphabet: Vec<char> = "ab 0:#-'\"\n\t*&!|>%@`,[]{}?.~yn".chars().collect();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..400 {
+        let mut s = String::new();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        for i in 0..(state % 12) {
+            let idx = ((state >> (i * 5)) as usize) % alphabet.len();
+            s.push(alphabet[idx]);
+        }
+        samples.push(s);
+    }
+    for s in samples {
+        let v = json!({ "k": s, "list": [s], "nested": { s.clone(): 1 } });
+        let text = to_yaml(&v);
+        let back = flux_objects::yaml::parse_documents(&text)
+            .unwrap_or_else(|e| panic!("{s:?} -> {text:?}: {e}"));
+        assert_eq!(back.first(), Some(&v), "{s:?} -> {text:?}");
+    }
+}
