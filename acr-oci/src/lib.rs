@@ -6,4 +6,12 @@ pub mod client;
 pub mod contract;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod flux;
+pub mod version;
 pub mod wire;
+
+pub use api::{ChartRef, ChartRegistry, Error, PulledChart, PushedChart, Result};
+pub use client::{AcrAuth, AcrClient, AcrClientOptions, Limits};
+#[cfg(feature = "fake")]
+pub use fake::{FakeAcr, FakeAcrOptions};
+pub use version::VersionConstraint;

@@ -1,0 +1,310 @@
+//! Hostile or misconfigured registries: foreign token realms, digest mismatches, truncated blobs, oversized
+//! manifests and huge declared sizes. Every failure is a clear error and leaves nothing on disk.
+
+use crate::common::{REGISTRY, chart_tgz, entries, env};
+use acr_oci::fake::BlobFault;
+use acr_oci::wire;
+use acr_oci::{AcrAuth, ChartRegistry, Error};
+use azflux_core::http::HostRule;
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn aad_token_is_never_sent_to_a_foreign_realm() {
+    let env = env().await;
+    let attacker = env
+        .cloud
+        .server_for(HostRule::Exact("attacker.example.com".into()))
+        .await;
+    for method in ["GET", "POST"] {
+        env.cloud
+            .mount(
+                &attacker,
+                &format!("attacker.{method}"),
+                method,
+                ".*",
+                |_| {
+                    wiremock::ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({"refresh_token": "x", "access_token": "x", "token": "x"}),
+                )
+                },
+            )
+            .await;
+    }
+    env.acr
+        .set_challenge_realm(Some("https://attacker.example.com/oauth2/token"));
+    let client = env.aad_client(REGISTRY);
+    let err = client
+        .list_tags(&client.chart("charts/demo").unwrap())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::ForeignRealm { .. }), "{text}");
+    assert!(text.contains("attacker.example.com"), "{text}");
+    assert!(text.contains("AAD token"), "{text}");
+    assert_eq!(env.cloud.request_count_prefix("attacker."), 0);
+    assert!(
+        attacker
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+    // Not even an AAD token was requested for nothing.
+    assert_eq!(env.acr.exchanges(), 0);
+
+    // Basic credentials are withheld from a foreign realm too.
+    let basic = env.client(
+        REGISTRY,
+        AcrAuth::Basic {
+            username: "admin".into(),
+            password: SecretString::from("admin-secret"),
+        },
+    );
+    let err = basic
+        .list_tags(&basic.chart("charts/demo").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ForeignRealm { .. }), "{err}");
+    assert!(!err.to_string().contains("admin-secret"));
+    assert!(
+        attacker
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn aad_token_is_not_sent_to_a_registry_outside_the_cloud() {
+    let env = env().await;
+    // A registry that is not *.azurecr.io whose own realm is on its own host.
+    env.cloud.router().add(
+        HostRule::Exact("registry.example.com".into()),
+        env.acr.address(),
+    );
+    let client = env.aad_client("registry.example.com");
+    let err = client
+        .list_tags(&client.chart("charts/demo").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ForeignRealm { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("not a registry host of cloud AzureCloud"),
+        "{err}"
+    );
+    assert_eq!(env.cloud.request_count("acr.exchange"), 0);
+    assert_eq!(env.cloud.request_count("acr.token"), 0);
+}
+
+#[tokio::test]
+async fn plain_http_is_refused_for_non_loopback_registries() {
+    let env = env().await;
+    let mut options = env.options();
+    options.plain_http = true;
+    let err = acr_oci::AcrClient::new(REGISTRY, AcrAuth::Anonymous, options).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("plain HTTP is only allowed for loopback"),
+        "{err}"
+    );
+}
+
+async fn pushed_chart(env: &crate::common::Env, dir: &std::path::Path) -> acr_oci::PushedChart {
+    env.aad_client(REGISTRY)
+        .push(
+            &chart_tgz(dir, "victim", "1.0.0", 4096),
+            "oci://myacr.azurecr.io/charts",
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn corrupted_layer_is_a_digest_mismatch_and_leaves_nothing() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pushed = pushed_chart(&env, dir.path()).await;
+    env.acr
+        .set_blob_fault(&pushed.layer_digest, Some(BlobFault::Corrupt));
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let err = env
+        .aad_client(REGISTRY)
+        .pull(&pushed.chart, "1.0.0", &out)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::DigestMismatch {
+            expected, actual, ..
+        } => {
+            assert_eq!(expected, &pushed.layer_digest);
+            assert_ne!(actual, expected);
+        }
+        other => panic!("{other}"),
+    }
+    assert!(err.to_string().contains("nothing was written"), "{err}");
+    assert!(entries(&out).is_empty(), "{:?}", entries(&out));
+}
+
+#[tokio::test]
+async fn truncated_layer_is_refused_and_leaves_nothing() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pushed = pushed_chart(&env, dir.path()).await;
+    env.acr
+        .set_blob_fault(&pushed.layer_digest, Some(BlobFault::Truncate));
+    let out = dir.path().join("out");
+    let err = env
+        .aad_client(REGISTRY)
+        .pull(&pushed.chart, "1.0.0", &out)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SizeLimit { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the chart layer of charts/victim:1.0.0"),
+        "{err}"
+    );
+    assert!(entries(&out).is_empty(), "{:?}", entries(&out));
+}
+
+#[tokio::test]
+async fn a_failed_pull_keeps_the_previous_file_intact() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let pushed = pushed_chart(&env, dir.path()).await;
+    let client = env.aad_client(REGISTRY);
+    let out = dir.path().join("out");
+    let good = client.pull(&pushed.chart, "1.0.0", &out).await.unwrap();
+    let before = std::fs::read(&good.path).unwrap();
+    env.acr
+        .set_blob_fault(&pushed.layer_digest, Some(BlobFault::Corrupt));
+    client.pull(&pushed.chart, "1.0.0", &out).await.unwrap_err();
+    assert_eq!(std::fs::read(&good.path).unwrap(), before);
+    assert_eq!(entries(&out), vec!["victim-1.0.0.tgz"]);
+}
+
+#[tokio::test]
+async fn corrupted_config_is_a_digest_mismatch() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = chart_tgz(dir.path(), "victim", "1.0.0", 0);
+    let client = env.aad_client(REGISTRY);
+    let pushed = client
+        .push(&tgz, "oci://myacr.azurecr.io/charts")
+        .await
+        .unwrap();
+    // The config blob is Chart.yaml as JSON, as the client pushed it.
+    let metadata = wire::chart_metadata_from_tgz(&std::fs::read(&tgz).unwrap()).unwrap();
+    let config_digest = wire::sha256_digest(&wire::helm_config_json(&metadata));
+    env.acr
+        .set_blob_fault(&config_digest, Some(BlobFault::Corrupt));
+    let out = dir.path().join("out");
+    let err = client.pull(&pushed.chart, "1.0.0", &out).await.unwrap_err();
+    assert!(matches!(err, Error::DigestMismatch { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the config of charts/victim:1.0.0"),
+        "{err}"
+    );
+    assert!(entries(&out).is_empty());
+}
+
+#[tokio::test]
+async fn oversized_manifests_are_refused_before_reading_them() {
+    let env = env().await;
+    let huge = vec![b' '; 5 * 1024 * 1024];
+    env.acr
+        .put_raw_manifest(REGISTRY, "charts/big", "1.0.0", wire::OCI_MANIFEST, huge);
+    let client = env.aad_client(REGISTRY);
+    let dir = tempfile::tempdir().unwrap();
+    let err = client
+        .pull(&client.chart("charts/big").unwrap(), "*", dir.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SizeLimit { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("the manifest of charts/big:1.0.0") && text.contains("4194304"),
+        "{text}"
+    );
+    assert!(entries(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn huge_declared_sizes_are_refused_before_any_blob_request() {
+    let env = env().await;
+    let config = br#"{"name":"bomb","version":"1.0.0"}"#.to_vec();
+    let config_digest = env.acr.put_blob(REGISTRY, config.clone());
+    let fake_layer = "sha256:".to_owned() + &"ab".repeat(32);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": wire::OCI_MANIFEST,
+        "config": {"mediaType": wire::HELM_CONFIG, "digest": config_digest, "size": config.len()},
+        "layers": [{"mediaType": wire::HELM_CHART_LAYER, "digest": fake_layer, "size": 1u64 << 40}]
+    });
+    env.acr.put_raw_manifest(
+        REGISTRY,
+        "charts/bomb",
+        "1.0.0",
+        wire::OCI_MANIFEST,
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let server = env
+        .cloud
+        .server_for(HostRule::Suffix(".azurecr.io".into()))
+        .await;
+    let client = env.aad_client(REGISTRY);
+    let dir = tempfile::tempdir().unwrap();
+    let err = client
+        .pull(&client.chart("charts/bomb").unwrap(), "1.0.0", dir.path())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::SizeLimit { .. }), "{err}");
+    assert!(err.to_string().contains("1099511627776"), "{err}");
+    let blob_requests = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().contains("/blobs/"))
+        .count();
+    assert_eq!(blob_requests, 0);
+    assert!(entries(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn image_indexes_and_foreign_artifacts_are_not_charts() {
+    let env = env().await;
+    let config = b"{}".to_vec();
+    let config_digest = env.acr.put_blob(REGISTRY, config.clone());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": 2},
+        "layers": []
+    });
+    env.acr.put_raw_manifest(
+        REGISTRY,
+        "apps/nginx",
+        "1.0.0",
+        wire::OCI_MANIFEST,
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let client = env.aad_client(REGISTRY);
+    let err = client
+        .pull(
+            &client.chart("apps/nginx").unwrap(),
+            "1.0.0",
+            tempfile::tempdir().unwrap().path(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotAChart { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("application/vnd.oci.image.config.v1+json"),
+        "{err}"
+    );
+}
