@@ -113,6 +113,7 @@ struct Model {
     pushes: u64,
     interference: BTreeMap<String, u32>,
     pat_create_errors: Vec<String>,
+    open: bool,
 }
 
 /// The fake. Cheap to clone (shared state).
@@ -267,6 +268,15 @@ impl FakeDevOps {
                 .mount(&vssps, name, method, pats, move |r| state.pat_call(op, r))
                 .await;
         }
+        this
+    }
+
+    /// Mounts the fake in "open" mode, for `cargo xtask fake-azure`: organizations and projects
+    /// exist as soon as a request with an Entra ID token names them (PATs come from the PAT API
+    /// or [`FakeDevOps::issue_pat`]).
+    pub async fn mount_open(cloud: &FakeCloud) -> Self {
+        let this = Self::mount(cloud).await;
+        this.model().open = true;
         this
     }
 
@@ -590,6 +600,15 @@ impl FakeDevOps {
             .map(decode)
             .collect();
         let org = segments.first().cloned().unwrap_or_default();
+        let open = self.model().open;
+        if open && r.bearer().is_some() {
+            let project = if op == Op::ProjectGet {
+                segments.get(3)
+            } else {
+                segments.get(1)
+            };
+            self.create_project(&org, project.map(String::as_str).unwrap_or_default());
+        }
         if let Err(refused) = self.authenticate(r, &org) {
             return refused;
         }
@@ -803,6 +822,9 @@ impl FakeDevOps {
                 "VssVersionNotSpecifiedException",
                 "No api-version was supplied for the request. An api-version must be supplied.",
             );
+        }
+        if self.model().open {
+            self.create_org(&org);
         }
         let now = self.now();
         let mut m = self.model();

@@ -445,3 +445,30 @@ async fn the_debug_output_of_the_host_has_no_secret() {
     assert!(text.contains("PAT"));
     let _ = env.pat_id;
 }
+
+#[tokio::test]
+async fn the_open_fake_creates_organizations_and_projects_on_first_use() {
+    let cloud = FakeCloud::start().await;
+    let fake = FakeDevOps::mount_open(&cloud).await;
+    let host = DevOpsRestHost::with_entra(
+        &cloud.http_options(),
+        &cloud.cloud(),
+        cloud.credential().unwrap(),
+    );
+    let repo = url("https://dev.azure.com/any-org/any-project/_git/fleet-infra");
+    let info = host.ensure_repository(&repo).await.unwrap();
+    assert!(info.created);
+    host.commit(
+        &repo,
+        &CommitRequest::new("main", "m", author()).file("a.txt", "a"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.commit_count(&repo, "main"), 1);
+    // A PAT still has to exist: an unknown one is refused.
+    let pat_host = DevOpsRestHost::with_pat(&cloud.http_options(), SecretString::from("made-up"));
+    assert!(matches!(
+        pat_host.ensure_repository(&repo).await.unwrap_err(),
+        Error::Auth { .. }
+    ));
+}
