@@ -29,12 +29,18 @@ pub struct SuiteReport {
 impl SuiteReport {
     /// A new, empty report for `suite`.
     pub fn new(suite: impl Into<String>) -> Self {
-        Self { suite: suite.into(), cases: Vec::new() }
+        Self {
+            suite: suite.into(),
+            cases: Vec::new(),
+        }
     }
 
     /// Record a case outcome.
     pub fn record(&mut self, name: impl Into<String>, outcome: Result<(), String>) {
-        self.cases.push(CaseResult { name: name.into(), failure: outcome.err() });
+        self.cases.push(CaseResult {
+            name: name.into(),
+            failure: outcome.err(),
+        });
     }
 
     /// Cases that failed.

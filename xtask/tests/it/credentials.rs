@@ -19,12 +19,18 @@ async fn client_secret_is_picked_first() {
     let env = env_of(HashMap::from([
         ("AZURE_TENANT_ID", s.tenant_id.clone()),
         ("AZURE_CLIENT_ID", s.client_id.clone()),
-        ("AZURE_CLIENT_SECRET", s.client_secret.expose_secret().to_owned()),
+        (
+            "AZURE_CLIENT_SECRET",
+            s.client_secret.expose_secret().to_owned(),
+        ),
         ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent".to_owned()),
     ]));
     let (credential, kind) = from_env(&env, cloud.client_options()).unwrap();
     assert_eq!(kind, CredentialKind::ClientSecret);
-    credential.get_token(&["https://management.azure.com/.default"], None).await.unwrap();
+    credential
+        .get_token(&["https://management.azure.com/.default"], None)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -46,7 +52,14 @@ async fn workload_identity_rereads_the_token_file_on_every_request() {
     let dir = std::env::temp_dir().join(format!("azflux-xtask-wi-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("token");
-    let mint = |sa: &str| cloud.entra().mint_service_account_token(issuer, "flux-system", sa, Duration::from_secs(3600));
+    let mint = |sa: &str| {
+        cloud.entra().mint_service_account_token(
+            issuer,
+            "flux-system",
+            sa,
+            Duration::from_secs(3600),
+        )
+    };
     std::fs::write(&file, mint("kustomize-controller")).unwrap();
     let env = env_of(HashMap::from([
         ("AZURE_TENANT_ID", tenant.clone()),
@@ -55,17 +68,26 @@ async fn workload_identity_rereads_the_token_file_on_every_request() {
     ]));
     let (credential, kind) = from_env(&env, cloud.client_options()).unwrap();
     assert_eq!(kind, CredentialKind::WorkloadIdentity);
-    credential.get_token(&["https://vault.azure.net/.default"], None).await.unwrap();
+    credential
+        .get_token(&["https://vault.azure.net/.default"], None)
+        .await
+        .unwrap();
 
     // The kubelet rotates the file; the next token request (another scope, so no cache hit) reads it again:
     // a token for a service account without a federated credential is now refused.
     std::fs::write(&file, mint("helm-controller")).unwrap();
-    let err = azflux_core::credential::token_for(credential.as_ref(), "https://management.azure.com/.default")
-        .await
-        .unwrap_err();
+    let err = azflux_core::credential::token_for(
+        credential.as_ref(),
+        "https://management.azure.com/.default",
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("AADSTS70021"), "{err}");
     // And back to a valid token: works again without rebuilding the credential.
     std::fs::write(&file, mint("kustomize-controller")).unwrap();
-    credential.get_token(&["https://management.azure.com/.default"], None).await.unwrap();
+    credential
+        .get_token(&["https://management.azure.com/.default"], None)
+        .await
+        .unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
