@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+pub mod azure;
 pub mod flux;
 pub mod sops;
 
@@ -54,7 +55,11 @@ pub type Suite = (&'static str, fn(&Path) -> anyhow::Result<SuiteReport>);
 
 /// Every suite that exists, in the order they run.
 pub fn suites() -> Vec<Suite> {
-    vec![("flux", flux::run), ("sops", sops::run)]
+    vec![
+        ("flux", flux::run),
+        ("sops", sops::run),
+        ("azure", azure::run),
+    ]
 }
 
 /// Runs every suite (or only `only`) against `fixtures` and returns the reports.
