@@ -368,6 +368,60 @@ impl Manifest for Secret {
     }
 }
 
+/// The `identity.pub` line (`<type> <base64>\n`, as `ssh.MarshalAuthorizedKey` writes it) of an OpenSSH
+/// private key (`-----BEGIN OPENSSH PRIVATE KEY-----`). The public key is stored unencrypted in that format,
+/// so this works for passphrase-protected keys too; other PEM formats are rejected.
+pub fn openssh_public_key(private_key: &str) -> Result<String> {
+    let bad = |m: &str| {
+        Error::invalid(
+            "Secret",
+            "identity",
+            format!("the private key is not an OpenSSH private key: {m}"),
+        )
+    };
+    let body: String = private_key
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    if body.is_empty() {
+        return Err(bad(
+            "no BEGIN OPENSSH PRIVATE KEY block (PKCS#1/PKCS#8 keys need the public key passed explicitly)",
+        ));
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|_| bad("invalid base64"))?;
+    let rest = raw
+        .strip_prefix(b"openssh-key-v1\0".as_slice())
+        .ok_or_else(|| bad("missing openssh-key-v1 magic"))?;
+    fn take<'a>(b: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(b.get(..4)?.try_into().ok()?) as usize;
+        let v = b.get(4..4 + len)?;
+        *b = &b[4 + len..];
+        Some(v)
+    }
+    let mut cur = rest;
+    for _ in 0..3 {
+        take(&mut cur).ok_or_else(|| bad("truncated header"))?; // cipher, kdf, kdf options
+    }
+    let n = cur.get(..4).ok_or_else(|| bad("truncated header"))?;
+    if u32::from_be_bytes([n[0], n[1], n[2], n[3]]) != 1 {
+        return Err(bad("exactly one key is supported"));
+    }
+    cur = &cur[4..];
+    let blob = take(&mut cur).ok_or_else(|| bad("truncated public key"))?;
+    let mut b = blob;
+    let key_type = take(&mut b)
+        .and_then(|t| std::str::from_utf8(t).ok())
+        .ok_or_else(|| bad("bad key type"))?;
+    Ok(format!(
+        "{key_type} {}\n",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    ))
+}
+
 // ---------------------------------------------------------------- ServiceAccount
 
 /// Workload identity annotation: the managed identity's client id.

@@ -135,3 +135,39 @@ resources:
             .contains("  labels:\n    azure.workload.identity/use: \"true\"\n")
     );
 }
+
+#[test]
+fn openssh_public_key_is_read_from_the_private_key_header() {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let s = |v: &[u8]| [&(v.len() as u32).to_be_bytes()[..], v].concat();
+    let blob = [s(b"ssh-ed25519"), s(&[7u8; 32])].concat();
+    let raw = [
+        b"openssh-key-v1\0".to_vec(),
+        s(b"aes256-ctr"),
+        s(b"bcrypt"),
+        s(&[1, 2, 3]),
+        1u32.to_be_bytes().to_vec(),
+        s(&blob),
+        s(b"encrypted private part"),
+    ]
+    .concat();
+    let body = b64(&raw);
+    let pem = format!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+        &body[..70],
+        &body[70..]
+    );
+    assert_eq!(
+        core::openssh_public_key(&pem).unwrap(),
+        format!("ssh-ed25519 {}\n", b64(&blob))
+    );
+    let pkcs8 =
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+    assert!(
+        core::openssh_public_key(pkcs8)
+            .unwrap_err()
+            .to_string()
+            .contains("not an OpenSSH private key")
+    );
+}

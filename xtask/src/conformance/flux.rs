@@ -268,14 +268,15 @@ fn run_case(
         let mut word = word.to_owned();
         if let Some((flag, path)) = word.split_once("./testdata/") {
             let upstream = format!("./testdata/{path}");
-            if path.contains("create_secret/git/") {
-                return Ok(Some(format!(
-                    "the SSH key file {upstream} is not part of the fixtures and known_hosts is scanned live from github.com:22"
-                )));
-            }
+            // The SSH key files are not in the fixtures and upstream scans known_hosts live from
+            // github.com:22. The golden holds the key file's exact bytes (`identity`) and the scanned host
+            // key line, so both are recreated and the host key is passed with `--known-hosts-file`.
+            let ssh_key = path.contains("create_secret/git/");
             // TLS and GitHub App inputs are not in the fixtures; the golden's stringData holds their exact
             // bytes (the CLI copies the files verbatim), so the files are recreated from it.
-            let key = if path.ends_with("test-cert.pem") {
+            let key = if ssh_key {
+                "identity"
+            } else if path.ends_with("test-cert.pem") {
                 "tls.crt"
             } else if path.ends_with("test-key.pem") {
                 "tls.key"
@@ -300,6 +301,14 @@ fn run_case(
             let f = tmp.join(path.replace('/', "_"));
             std::fs::write(&f, content).map_err(|e| e.to_string())?;
             word = format!("{flag}{}", f.display());
+            if ssh_key {
+                let kh = doc["stringData"]["known_hosts"]
+                    .as_str()
+                    .ok_or("golden has no stringData.known_hosts")?;
+                let khf = tmp.join("known_hosts");
+                std::fs::write(&khf, kh).map_err(|e| e.to_string())?;
+                args.push(format!("--known-hosts-file={}", khf.display()));
+            }
         }
         args.push(word);
     }

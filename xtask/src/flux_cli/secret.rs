@@ -33,6 +33,7 @@ const GIT: &[super::flags::Spec] = &[
     f("ssh-key-algorithm", Kind::Str),
     f("ssh-rsa-bits", Kind::Str),
     f("ssh-ecdsa-curve", Kind::Str),
+    f("known-hosts-file", Kind::Str),
 ];
 const HELM: &[super::flags::Spec] = &[
     fs("username", 'u', Kind::Str),
@@ -249,13 +250,39 @@ fn git(args: &[String]) -> Result<String, String> {
         _ => None,
     };
     match u.scheme.as_str() {
-        "ssh" => Err(
-            "SSH Secrets need a key pair and a live ssh-keyscan of the host; `cargo xtask flux` does neither. \
-             Build the Secret with flux_objects::Secret::git_ssh from an existing key and known_hosts line"
-                .into(),
-        ),
+        "ssh" => {
+            let Some(key_file) = p.get("private-key-file") else {
+                return Err("generating SSH key pairs is not supported by `cargo xtask flux`; pass --private-key-file".into());
+            };
+            let Some(kh_file) = p.get("known-hosts-file") else {
+                return Err("flux scans known_hosts from the host over the network, which `cargo xtask flux` does not do; \
+                            pass --known-hosts-file with the host's key line (e.g. from ssh-keyscan)"
+                    .into());
+            };
+            let identity = read("--private-key-file", key_file)?;
+            let public =
+                flux_objects::core::openssh_public_key(&identity).map_err(|e| e.to_string())?;
+            let known_hosts = read("--known-hosts-file", kh_file)?.trim().to_owned();
+            let password = p
+                .get("password")
+                .filter(|s| !s.is_empty())
+                .map(SecretString::from);
+            let mut s = Secret::git_ssh(
+                &name,
+                &ns,
+                SecretString::from(identity),
+                &public,
+                &known_hosts,
+                password,
+            );
+            if let Some(ca) = ca {
+                s = s.with("ca.crt", ca);
+            }
+            finish(&p, s, true)
+        }
         "http" | "https" => {
-            let (user, pass, bearer) = (p.str("username"), p.str("password"), p.str("bearer-token"));
+            let (user, pass, bearer) =
+                (p.str("username"), p.str("password"), p.str("bearer-token"));
             if (!user.is_empty() || !pass.is_empty()) && !bearer.is_empty() {
                 return Err("user credentials and bearer token cannot be used together".into());
             }
@@ -274,6 +301,8 @@ fn git(args: &[String]) -> Result<String, String> {
             }
             finish(&p, s, true)
         }
-        other => Err(format!("git URL scheme '{other}' not supported, can be: ssh, http and https")),
+        other => Err(format!(
+            "git URL scheme '{other}' not supported, can be: ssh, http and https"
+        )),
     }
 }
