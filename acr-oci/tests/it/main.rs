@@ -6,5 +6,6 @@
 mod common;
 mod fake_flow;
 mod flux_wiring;
+mod local_registry;
 mod real_registry;
 mod security;
