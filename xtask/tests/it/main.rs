@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod bootstrap;
+mod bootstrap_config;
+mod bootstrap_plan;
 mod credentials;
 mod eventhub_cli;
 mod fake_azure;

@@ -1,0 +1,721 @@
+//! `cargo xtask bootstrap` end to end on the sandbox: the repository it writes, the objects it applies,
+//! the Azure resources it creates, idempotent re-runs, resumption after a crash at every step, injected
+//! faults, and logs free of secrets.
+
+use azflux_core::fake::faults::{Fault, FaultMatch};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use xtask::bootstrap::executor::{ExecutorOptions, FailAt, FailPoint, StepStatus};
+use xtask::bootstrap::progress::{Event, NoSink, Recorder};
+use xtask::bootstrap::sandbox::{SANDBOX_CLUSTER, SANDBOX_RESOURCE_GROUP, Sandbox, SandboxOptions};
+use xtask::bootstrap::{Change, PlanOptions, PlanState, build_plan, ids};
+
+pub async fn sandbox() -> (tempfile::TempDir, Sandbox) {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = Sandbox::start(SandboxOptions::new(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    (dir, sb)
+}
+
+pub fn one() -> Vec<String> {
+    vec![SANDBOX_CLUSTER.to_owned()]
+}
+
+pub fn opts() -> ExecutorOptions {
+    ExecutorOptions::default()
+}
+
+/// Every commit reachable from `main`, newest first: (id, message, files path → bytes).
+pub fn commits(repo: &Path) -> Vec<(String, String, BTreeMap<String, Vec<u8>>)> {
+    let repo = git2::Repository::open_bare(repo).unwrap();
+    let Ok(head) = repo.refname_to_id("refs/heads/main") else {
+        return Vec::new();
+    };
+    let mut walk = repo.revwalk().unwrap();
+    walk.push(head).unwrap();
+    walk.map(|oid| {
+        let commit = repo.find_commit(oid.unwrap()).unwrap();
+        let mut files = BTreeMap::new();
+        commit
+            .tree()
+            .unwrap()
+            .walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+                if let Ok(blob) = entry.to_object(&repo).and_then(|o| o.peel_to_blob()) {
+                    files.insert(
+                        format!("{dir}{}", entry.name().unwrap()),
+                        blob.content().to_vec(),
+                    );
+                }
+                git2::TreeWalkResult::Ok
+            })
+            .unwrap();
+        (
+            commit.id().to_string(),
+            commit.message().unwrap_or_default().to_owned(),
+            files,
+        )
+    })
+    .collect()
+}
+
+/// Fails if any file of any commit holds `secret` or looks like a plaintext Kubernetes Secret.
+fn assert_no_secret_committed(repo: &Path, secrets: &[&str]) {
+    let all = commits(repo);
+    assert!(!all.is_empty(), "no commit to check");
+    for (id, _, files) in all {
+        for (path, content) in files {
+            let text = String::from_utf8_lossy(&content);
+            for s in secrets {
+                assert!(
+                    !text.contains(s),
+                    "commit {id} file {path} contains a secret"
+                );
+            }
+            for doc in text.split("\n---") {
+                let is_secret = doc.lines().any(|l| l.trim() == "kind: Secret");
+                let has_data = doc
+                    .lines()
+                    .any(|l| l.starts_with("data:") || l.starts_with("stringData:"));
+                let sops = doc.contains("\nsops:");
+                assert!(
+                    !(is_secret && has_data && !sops),
+                    "commit {id} file {path} holds a plaintext Secret"
+                );
+            }
+        }
+    }
+}
+
+fn object(
+    sb: &Sandbox,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> xtask::bootstrap::fake_kube::StoredObject {
+    sb.kube
+        .object(SANDBOX_CLUSTER, kind, ns, name)
+        .unwrap_or_else(|| panic!("{kind} {name} was not applied"))
+}
+
+fn decode(v: &Value) -> String {
+    use base64::Engine;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_resource_group() {
+    let (_dir, sb) = sandbox().await;
+    let recorder = Recorder::default();
+    let (report, summary) = sb
+        .run(&one(), PlanOptions::default(), opts(), &recorder)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    assert!(summary.ok);
+
+    // Azure: the resource group, created once.
+    assert_eq!(
+        sb.groups.ids(),
+        vec![format!(
+            "/subscriptions/{}/resourceGroups/{SANDBOX_RESOURCE_GROUP}",
+            sb.cloud.sandbox().subscription_id
+        )]
+    );
+    assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
+
+    // The repository: one commit with flux's two files, byte for byte what flux-objects renders, and the
+    // format flux bootstrap writes (own expectation, independent of the renderer).
+    let history = commits(&sb.repo_dir());
+    assert_eq!(history.len(), 1);
+    let (commit, message, files) = &history[0];
+    assert_eq!(message, "Add Flux sync manifests");
+    let config = sb.config(&one());
+    let sync = xtask::bootstrap::sync_options(&config, SANDBOX_CLUSTER).unwrap();
+    let gotk = &files["clusters/sandbox/flux-system/gotk-sync.yaml"];
+    assert_eq!(gotk, flux_objects::gotk_sync(&sync).unwrap().as_bytes());
+    let expected = format!(
+        "# This manifest was generated by flux. DO NOT EDIT.\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 1m0s\n  ref:\n    branch: main\n  secretRef:\n    name: flux-system\n  url: {}\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  path: ./clusters/sandbox\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n",
+        sb.repo_url
+    );
+    assert_eq!(String::from_utf8_lossy(gotk), expected);
+    assert_eq!(
+        String::from_utf8_lossy(&files["clusters/sandbox/flux-system/kustomization.yaml"]),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-sync.yaml\n"
+    );
+    assert_eq!(files.len(), 2);
+
+    // The cluster: namespace, the git Secret with the PAT (never committed), the sync objects, Ready at
+    // the pushed revision.
+    object(&sb, "Namespace", None, "flux-system");
+    let secret = object(&sb, "Secret", Some("flux-system"), "flux-system").object;
+    assert_eq!(decode(&secret["data"]["username"]), "git");
+    assert_eq!(
+        decode(&secret["data"]["password"]),
+        sb.pat().expose_secret()
+    );
+    let git = object(&sb, "GitRepository", Some("flux-system"), "flux-system").object;
+    assert_eq!(git["spec"]["url"], sb.repo_url.as_str());
+    assert_eq!(git["spec"]["secretRef"]["name"], "flux-system");
+    let ks = object(&sb, "Kustomization", Some("flux-system"), "flux-system").object;
+    assert_eq!(ks["spec"]["path"], "./clusters/sandbox");
+    assert_eq!(
+        summary.repository.revision.as_deref(),
+        Some(format!("main@sha1:{commit}").as_str())
+    );
+    assert_eq!(sb.kube.objects(SANDBOX_CLUSTER).len(), 4);
+
+    assert_no_secret_committed(&sb.repo_dir(), &[sb.pat().expose_secret()]);
+
+    // Events: every step started and finished, the summary last.
+    let events = recorder.events();
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e, Event::Finished { .. }))
+        .count();
+    assert_eq!(finished, report.steps.len());
+    assert!(matches!(events.last(), Some(Event::Summary(_))));
+}
+
+#[tokio::test]
+async fn a_second_run_changes_nothing() {
+    let (_dir, sb) = sandbox().await;
+    let (first, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(first.succeeded());
+    let applies = sb.cloud.request_count("kube.apply");
+    let (second, summary) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(second.succeeded(), "{:#?}", second.failures());
+    assert!(
+        summary.created.is_empty() && summary.changed.is_empty(),
+        "{summary:#?}"
+    );
+    assert_eq!(commits(&sb.repo_dir()).len(), 1);
+    assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
+    assert_eq!(
+        sb.cloud.request_count("kube.apply"),
+        applies,
+        "a re-run applied objects again"
+    );
+    for o in sb.kube.objects(SANDBOX_CLUSTER) {
+        assert_eq!((o.generation, o.writes), (1, 1), "{}", o.object["kind"]);
+    }
+}
+
+#[tokio::test]
+async fn dry_run_reports_the_plan_and_changes_nothing() {
+    let (_dir, sb) = sandbox().await;
+    let dry = ExecutorOptions {
+        dry_run: true,
+        ..opts()
+    };
+    let (report, summary) = sb
+        .run(&one(), PlanOptions::default(), dry.clone(), &NoSink)
+        .await
+        .unwrap();
+    assert!(report.succeeded() && summary.dry_run);
+    let state = |r: &xtask::bootstrap::RunReport, id: &str| match &r.step(id).unwrap().status {
+        StepStatus::Planned(p) => p.state.clone(),
+        other => panic!("{id}: {other:?}"),
+    };
+    assert_eq!(
+        state(&report, "resource-group/rg-flux-sandbox"),
+        PlanState::WouldCreate
+    );
+    assert_eq!(
+        state(&report, &ids::sync_commit(SANDBOX_CLUSTER)),
+        PlanState::WouldCreate
+    );
+    assert_eq!(
+        state(&report, &ids::namespace(SANDBOX_CLUSTER)),
+        PlanState::WouldCreate
+    );
+    assert!(sb.groups.ids().is_empty());
+    assert!(commits(&sb.repo_dir()).is_empty());
+    assert!(sb.kube.objects(SANDBOX_CLUSTER).is_empty());
+    assert_eq!(
+        sb.cloud.request_count("resourcegroups.put") + sb.cloud.request_count("kube.apply"),
+        0
+    );
+
+    sb.run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    let (after, summary) = sb
+        .run(&one(), PlanOptions::default(), dry, &NoSink)
+        .await
+        .unwrap();
+    assert!(
+        summary.would_change.is_empty(),
+        "{:?}",
+        summary.would_change
+    );
+    assert_eq!(
+        state(&after, &ids::sync_objects(SANDBOX_CLUSTER)),
+        PlanState::UpToDate
+    );
+    assert_eq!(
+        state(&after, &ids::git_secret(SANDBOX_CLUSTER)),
+        PlanState::UpToDate
+    );
+}
+
+/// The end state every converged run must reach, counted in the fakes.
+fn assert_converged(sb: &Sandbox, label: &str) {
+    assert_eq!(commits(&sb.repo_dir()).len(), 1, "{label}: commits");
+    assert_eq!(sb.groups.ids().len(), 1, "{label}: resource groups");
+    // Requests answered by an injected fault never reached the fake's handler.
+    let faulted_puts = sb
+        .cloud
+        .faults()
+        .fired()
+        .iter()
+        .filter(|(method, path, _)| method == "PUT" && path.contains("/resourceGroups/"))
+        .count() as u64;
+    assert_eq!(
+        sb.cloud.request_count("resourcegroups.put") - faulted_puts,
+        1,
+        "{label}: resource group PUTs"
+    );
+    let objects = sb.kube.objects(SANDBOX_CLUSTER);
+    assert_eq!(objects.len(), 4, "{label}: objects");
+    for o in objects {
+        assert_eq!(
+            (o.generation, o.writes),
+            (1, 1),
+            "{label}: {} written again",
+            o.object["kind"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_run_stopped_at_any_step_converges_when_run_again() {
+    let plan_ids: Vec<String> = {
+        let (_dir, sb) = sandbox().await;
+        let config = sb.config(&one());
+        let plan = build_plan(
+            &config,
+            &sb.secrets(),
+            sb.services(),
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        plan.ids().into_iter().map(str::to_owned).collect()
+    };
+    assert_eq!(plan_ids.len(), 8);
+    for step in &plan_ids {
+        for point in [FailPoint::Before, FailPoint::After] {
+            let label = format!("{step} {point:?}");
+            let (_dir, sb) = sandbox().await;
+            let crash = ExecutorOptions {
+                fail_at: Some(FailAt {
+                    step: step.clone(),
+                    point,
+                }),
+                ..opts()
+            };
+            let (report, summary) = sb
+                .run(&one(), PlanOptions::default(), crash, &NoSink)
+                .await
+                .unwrap();
+            assert!(!report.succeeded(), "{label}");
+            assert_eq!(summary.failed.len(), 1, "{label}");
+            assert_eq!(&summary.failed[0].step, step, "{label}");
+            let (again, _) = sb
+                .run(&one(), PlanOptions::default(), opts(), &NoSink)
+                .await
+                .unwrap();
+            assert!(again.succeeded(), "{label}: {:#?}", again.failures());
+            assert_converged(&sb, &label);
+            let (third, s3) = sb
+                .run(&one(), PlanOptions::default(), opts(), &NoSink)
+                .await
+                .unwrap();
+            assert!(
+                third.succeeded() && s3.created.is_empty() && s3.changed.is_empty(),
+                "{label}: third run {s3:#?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_are_retried_or_reported_with_what_to_do() {
+    // Two 429s and a 503 on ARM: the pipeline retries (on the manual clock) and the run completes.
+    let (_dir, sb) = sandbox().await;
+    sb.cloud.faults().inject(
+        FaultMatch::path("/resourceGroups/").method("PUT"),
+        Fault::throttle(7),
+        2,
+    );
+    sb.cloud.faults().inject(
+        FaultMatch::path("/resourceGroups/").method("GET"),
+        Fault::server_error(503),
+        1,
+    );
+    let (report, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    assert_eq!(sb.cloud.faults().fired().len(), 3);
+    assert_converged(&sb, "retried");
+
+    // More 503s than the retries: the run stops at the resource group, names it and what to do; the
+    // steps that do not depend on it still ran; a re-run completes.
+    let (_dir, sb) = sandbox().await;
+    sb.cloud.faults().inject(
+        FaultMatch::path("/resourceGroups/"),
+        Fault::server_error(503),
+        50,
+    );
+    let (report, summary) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(!report.succeeded());
+    let failure = &summary.failed[0];
+    assert_eq!(failure.step, "resource-group/rg-flux-sandbox");
+    assert!(
+        failure.resource.contains("/resourceGroups/rg-flux-sandbox"),
+        "{failure:?}"
+    );
+    assert!(
+        failure.error.contains("503") || failure.error.to_lowercase().contains("internal"),
+        "{failure:?}"
+    );
+    assert!(
+        failure.todo.contains("run `cargo xtask bootstrap` again"),
+        "{failure:?}"
+    );
+    assert!(matches!(
+        report.step(&ids::health(SANDBOX_CLUSTER)).unwrap().status,
+        StepStatus::Done(_)
+    ));
+    sb.cloud.faults().clear();
+    let (again, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(again.succeeded(), "{:#?}", again.failures());
+    assert_converged(&sb, "after 503s");
+
+    // The Kubernetes API throttles an apply: the step fails naming the object; the dependants do not run;
+    // a re-run completes.
+    let (_dir, sb) = sandbox().await;
+    sb.cloud.faults().inject(
+        FaultMatch::path("/gitrepositories/").method("PATCH"),
+        Fault::throttle(1),
+        1,
+    );
+    let (report, summary) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(!report.succeeded());
+    assert_eq!(summary.failed[0].step, ids::sync_objects(SANDBOX_CLUSTER));
+    assert!(
+        summary.failed[0]
+            .resource
+            .contains("GitRepository flux-system/flux-system"),
+        "{:?}",
+        summary.failed[0]
+    );
+    assert!(
+        summary.failed[0].error.contains("429"),
+        "{:?}",
+        summary.failed[0]
+    );
+    assert!(matches!(
+        report.step(&ids::health(SANDBOX_CLUSTER)).unwrap().status,
+        StepStatus::Skipped(_)
+    ));
+    let (again, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(again.succeeded(), "{:#?}", again.failures());
+    assert_converged(&sb, "after kube 429");
+}
+
+#[tokio::test]
+async fn a_wrong_pat_in_the_cluster_is_reported_by_the_health_step() {
+    // The GitRepository cannot authenticate (its Secret holds another PAT): the health step times out
+    // (on the manual clock) with the source's reason.
+    let (_dir, sb) = sandbox().await;
+    let cluster = SANDBOX_CLUSTER;
+    let config = sb.config(&one());
+    let wrong = xtask::bootstrap::Secrets {
+        git_pat: Some("not-the-pat".to_owned().into()),
+    };
+    let mut inputs = sb.inputs(&one());
+    inputs.sandbox = true;
+    let plan = PlanOptions {
+        health_poll: Duration::from_secs(5),
+        health_timeout: Duration::from_secs(60),
+    };
+    let (report, summary) =
+        xtask::bootstrap::run_plan(&config, &wrong, &inputs, &plan, opts(), &NoSink)
+            .await
+            .unwrap();
+    assert!(!report.succeeded());
+    assert_eq!(summary.failed[0].step, ids::health(cluster));
+    assert!(
+        summary.failed[0].error.contains("authentication required"),
+        "{:?}",
+        summary.failed[0]
+    );
+    assert!(!summary.failed[0].error.contains("not-the-pat"));
+}
+
+#[tokio::test]
+async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scope() {
+    let (_dir, sb) = sandbox().await;
+    let names: Vec<String> = (1..=5).map(|i| format!("fleet-{i}")).collect();
+    let (report, summary) = sb
+        .run(
+            &names,
+            PlanOptions::default(),
+            ExecutorOptions {
+                concurrency: 4,
+                ..opts()
+            },
+            &NoSink,
+        )
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    assert_eq!(sb.groups.ids().len(), 1);
+    assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
+    let history = commits(&sb.repo_dir());
+    assert_eq!(history.len(), 5);
+    let head = &history[0].2;
+    for n in &names {
+        assert!(
+            head.contains_key(&format!("clusters/{n}/flux-system/gotk-sync.yaml")),
+            "{n}"
+        );
+        assert_eq!(sb.kube.objects(n).len(), 4, "{n}");
+        let ks = sb
+            .kube
+            .object(n, "Kustomization", Some("flux-system"), "flux-system")
+            .unwrap();
+        assert_eq!(ks.object["spec"]["path"], format!("./clusters/{n}"));
+    }
+    assert_eq!(
+        summary.repository.revision,
+        Some(format!("main@sha1:{}", history[0].0))
+    );
+    let arm_tokens = sb
+        .services()
+        .credential
+        .token_requests("https://management.azure.com/.default");
+    assert_eq!(
+        arm_tokens,
+        1,
+        "{:?}",
+        sb.services().credential.token_requests_by_scope()
+    );
+    let (again, s2) = sb
+        .run(&names, PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(again.succeeded() && s2.created.is_empty() && s2.changed.is_empty());
+    assert_eq!(commits(&sb.repo_dir()).len(), 5);
+}
+
+/// A `MakeWriter` collecting every log line.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn trace_logs_of_a_whole_run_hold_no_secret() {
+    // Thread-local subscriber on a current-thread runtime: every task of the run logs here.
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (_dir, sb) = sandbox().await;
+    let (report, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(report.succeeded());
+    // A failing run too (errors are logged).
+    sb.cloud.faults().inject(
+        FaultMatch::path("/resourceGroups/"),
+        Fault::server_error(500),
+        50,
+    );
+    sb.run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("step"), "the capture saw no bootstrap log");
+    assert!(
+        logs.contains("TRACE") || logs.contains("DEBUG"),
+        "no trace/debug lines were captured"
+    );
+    let kube_token = sb.kubeconfig(SANDBOX_CLUSTER).token.unwrap();
+    for (what, secret) in [
+        ("PAT", sb.pat().expose_secret().to_owned()),
+        (
+            "client secret",
+            sb.cloud.sandbox().client_secret.expose_secret().to_owned(),
+        ),
+        ("kube token", kube_token.expose_secret().to_owned()),
+    ] {
+        assert!(!logs.contains(&secret), "the logs contain the {what}");
+    }
+    assert!(!logs.contains("eyJ"), "the logs contain a JWT");
+}
+
+#[test]
+fn the_binary_runs_the_sandbox_and_prints_json_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["bootstrap", "--output", "json", "--workdir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["event"], "plan");
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["ok"], true);
+    let finished: Vec<&Value> = events.iter().filter(|e| e["event"] == "finished").collect();
+    assert_eq!(finished.len(), events[0]["steps"].as_array().unwrap().len());
+    for e in &finished {
+        for field in ["step", "resource", "change", "detail", "elapsed_ms"] {
+            assert!(e.get(field).is_some(), "{field} missing in {e}");
+        }
+    }
+    let repo = Path::new(summary["repository"]["local_dir"].as_str().unwrap());
+    let history = commits(repo);
+    assert_eq!(history.len(), 1);
+    assert!(
+        history[0]
+            .2
+            .contains_key("clusters/sandbox/flux-system/gotk-sync.yaml")
+    );
+    // The state file for people: the resource group, the objects, Secret values redacted.
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["resource_groups"].as_array().unwrap().len(), 1);
+    let objects = state["clusters"]["sandbox"].as_array().unwrap();
+    let secret = objects.iter().find(|o| o["kind"] == "Secret").unwrap();
+    assert_eq!(secret["data"]["password"], "<redacted>");
+    assert_no_secret_committed(repo, &[]);
+}
+
+#[test]
+fn the_binary_reports_a_crash_and_the_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "bootstrap",
+            "--fail-at",
+            "sandbox/flux-namespace:after",
+            "--workdir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stdout.contains("✘ sandbox/flux-namespace failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("what to do:"), "{stdout}");
+    assert!(stdout.contains("bootstrap stopped"), "{stdout}");
+}
+
+#[tokio::test]
+async fn outcome_changes_are_reported_per_step() {
+    // Changing the PAT (rotation) changes only the Secret.
+    let (_dir, sb) = sandbox().await;
+    sb.run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    let config = sb.config(&one());
+    let rotated = xtask::bootstrap::Secrets {
+        git_pat: Some("rotated-pat".to_owned().into()),
+    };
+    let (report, _) = xtask::bootstrap::run_plan(
+        &config,
+        &rotated,
+        &sb.inputs(&one()),
+        &PlanOptions {
+            health_poll: Duration::from_secs(5),
+            health_timeout: Duration::from_secs(20),
+        },
+        opts(),
+        &NoSink,
+    )
+    .await
+    .unwrap();
+    let change = |id: &str| match &report.step(id).unwrap().status {
+        StepStatus::Done(o) => Some(o.change),
+        _ => None,
+    };
+    assert_eq!(
+        change(&ids::git_secret(SANDBOX_CLUSTER)),
+        Some(Change::Changed)
+    );
+    assert_eq!(
+        change(&ids::sync_objects(SANDBOX_CLUSTER)),
+        Some(Change::Unchanged)
+    );
+    assert_eq!(
+        change(&ids::namespace(SANDBOX_CLUSTER)),
+        Some(Change::Unchanged)
+    );
+    let secret = object(&sb, "Secret", Some("flux-system"), "flux-system");
+    assert_eq!(secret.generation, 2);
+    assert_eq!(decode(&secret.object["data"]["password"]), "rotated-pat");
+}
