@@ -94,6 +94,46 @@ pub struct DevOpsRestHost {
     auth: Auth,
     retry: RetryPolicy,
     before_push: Option<BeforePushHook>,
+    rate_limit: Arc<std::sync::Mutex<Option<RateLimit>>>,
+}
+
+/// The `X-RateLimit-*` headers of an Azure DevOps answer: how close the identity is to being
+/// throttled (200 TSTUs per sliding 5-minute window).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimit {
+    /// `X-RateLimit-Resource` (`Core`, …).
+    pub resource: Option<String>,
+    /// `X-RateLimit-Delay`: how long the service delayed the request.
+    pub delay: Option<std::time::Duration>,
+    /// `X-RateLimit-Limit`.
+    pub limit: Option<u64>,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: Option<u64>,
+    /// `X-RateLimit-Reset` (unix seconds).
+    pub reset: Option<i64>,
+}
+
+impl RateLimit {
+    /// Reads the headers of `response`; `None` when it has none of them.
+    pub fn from_response(response: &Response) -> Option<Self> {
+        let h = |n: &str| response.header(n).map(|v| v.trim().to_string());
+        let limit = RateLimit {
+            resource: h("x-ratelimit-resource"),
+            delay: h("x-ratelimit-delay")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|d| d.is_finite() && *d >= 0.0)
+                .map(std::time::Duration::from_secs_f64),
+            limit: h("x-ratelimit-limit").and_then(|v| v.parse().ok()),
+            remaining: h("x-ratelimit-remaining").and_then(|v| v.parse().ok()),
+            reset: h("x-ratelimit-reset").and_then(|v| v.parse().ok()),
+        };
+        let any = limit.resource.is_some()
+            || limit.delay.is_some()
+            || limit.limit.is_some()
+            || limit.remaining.is_some()
+            || limit.reset.is_some();
+        any.then_some(limit)
+    }
 }
 
 impl std::fmt::Debug for DevOpsRestHost {
@@ -114,6 +154,7 @@ impl DevOpsRestHost {
             auth: Auth::Pat(pat),
             retry: RetryPolicy::default(),
             before_push: None,
+            rate_limit: Arc::default(),
         }
     }
 
@@ -134,6 +175,7 @@ impl DevOpsRestHost {
             auth: Auth::Bearer,
             retry: RetryPolicy::default(),
             before_push: None,
+            rate_limit: Arc::default(),
         }
     }
 
@@ -166,6 +208,14 @@ impl DevOpsRestHost {
     pub fn with_before_push(mut self, hook: BeforePushHook) -> Self {
         self.before_push = Some(hook);
         self
+    }
+
+    /// The `X-RateLimit-*` headers of the last answer that carried them.
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The pipeline (and through it the clock) this host uses.
@@ -232,6 +282,20 @@ impl DevOpsRestHost {
         let described = describe_request(&request);
         tracing::debug!(request = %described, "azure devops request");
         let response = self.pipeline.send(&mut request).await?;
+        if let Some(limit) = RateLimit::from_response(&response) {
+            if limit.delay.is_some_and(|d| !d.is_zero()) || limit.remaining == Some(0) {
+                tracing::warn!(
+                    request = %described,
+                    delay_ms = limit.delay.map(|d| d.as_millis() as u64),
+                    remaining = limit.remaining,
+                    "Azure DevOps is rate limiting this identity"
+                );
+            }
+            *self
+                .rate_limit
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(limit);
+        }
         let content_type = response
             .header("content-type")
             .unwrap_or_default()

@@ -114,6 +114,24 @@ struct Model {
     interference: BTreeMap<String, u32>,
     pat_create_errors: Vec<String>,
     open: bool,
+    throttle: Option<(u32, u64)>,
+    rate_limit: Option<RateLimitHeaders>,
+}
+
+/// The `X-RateLimit-*` headers the fake adds to every Git API answer (the service sends them
+/// when an identity nears its limit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitHeaders {
+    /// `X-RateLimit-Resource` (`Core`).
+    pub resource: String,
+    /// `X-RateLimit-Delay` in seconds.
+    pub delay_secs: f64,
+    /// `X-RateLimit-Limit` (TSTUs per 5 minutes).
+    pub limit: u64,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: u64,
+    /// `X-RateLimit-Reset` (unix seconds).
+    pub reset: i64,
 }
 
 /// The fake. Cheap to clone (shared state).
@@ -592,7 +610,57 @@ impl FakeDevOps {
         }
     }
 
+    /// The next `times` Git API requests get `429` with `Retry-After: retry_after_secs` and the
+    /// `X-RateLimit-*` headers, as the service throttles an identity.
+    pub fn throttle_requests(&self, times: u32, retry_after_secs: u64) {
+        self.model().throttle = Some((times, retry_after_secs));
+    }
+
+    /// Adds (or with `None` stops adding) `X-RateLimit-*` headers to every Git API answer.
+    pub fn set_rate_limit_headers(&self, headers: Option<RateLimitHeaders>) {
+        self.model().rate_limit = headers;
+    }
+
+    fn rate_limited(&self, template: ResponseTemplate) -> ResponseTemplate {
+        let Some(h) = self.model().rate_limit.clone() else {
+            return template;
+        };
+        template
+            .insert_header("x-ratelimit-resource", h.resource.as_str())
+            .insert_header("x-ratelimit-delay", format!("{:.3}", h.delay_secs).as_str())
+            .insert_header("x-ratelimit-limit", h.limit.to_string().as_str())
+            .insert_header("x-ratelimit-remaining", h.remaining.to_string().as_str())
+            .insert_header("x-ratelimit-reset", h.reset.to_string().as_str())
+    }
+
     fn git_call(&self, op: Op, r: &FakeRequest<'_>) -> ResponseTemplate {
+        let throttled = {
+            let mut m = self.model();
+            match m.throttle {
+                Some((n, secs)) if n > 0 => {
+                    m.throttle = Some((n - 1, secs));
+                    Some(secs)
+                }
+                _ => None,
+            }
+        };
+        if let Some(secs) = throttled {
+            let reset = self.now().unix_timestamp() + i64::try_from(secs).unwrap_or(0);
+            return ResponseTemplate::new(429)
+                .insert_header("retry-after", secs.to_string().as_str())
+                .insert_header("x-ratelimit-resource", "Core")
+                .insert_header("x-ratelimit-delay", format!("{secs}.000").as_str())
+                .insert_header("x-ratelimit-limit", "200")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .insert_header("content-type", "text/plain; charset=utf-8")
+                .set_body_string("TF400733: The request has been throttled: the identity exceeded its resource usage limits. Retry after the delay in the Retry-After header.");
+        }
+        let answer = self.git_answer(op, r);
+        self.rate_limited(answer)
+    }
+
+    fn git_answer(&self, op: Op, r: &FakeRequest<'_>) -> ResponseTemplate {
         let segments: Vec<String> = r
             .path()
             .trim_start_matches('/')

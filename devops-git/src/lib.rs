@@ -16,7 +16,7 @@ pub mod url;
 pub mod wire;
 
 pub use api::{Author, CommitId, CommitOutcome, CommitRequest, GitHost, RepositoryInfo};
-pub use client::DevOpsRestHost;
+pub use client::{DevOpsRestHost, RateLimit};
 pub use credentials::{
     AZURE_DEVOPS_RESOURCE, AZURE_DEVOPS_SCOPE, BasicAuth, BearerToken, GitCredentials,
     GitSecretData, SshAuth,

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use azflux_core::fake::FakeCloud;
 use azflux_core::fake::faults::{Fault, FaultMatch};
+use devops_git::client::RateLimit;
 use devops_git::contract::{self, ContractServer};
-use devops_git::fake::{AuthFailureMode, FakeDevOps};
+use devops_git::fake::{AuthFailureMode, FakeDevOps, RateLimitHeaders};
 use devops_git::{
     Author, CommitOutcome, CommitRequest, DevOpsRestHost, Error, GitHost, RepoUrl, RetryPolicy,
 };
@@ -471,4 +472,39 @@ async fn the_open_fake_creates_organizations_and_projects_on_first_use() {
         pat_host.ensure_repository(&repo).await.unwrap_err(),
         Error::Auth { .. }
     ));
+}
+
+#[tokio::test]
+async fn devops_throttling_is_retried_and_rate_limit_headers_are_reported() {
+    let env = env().await;
+    let host = DevOpsRestHost::with_pat(&env.cloud.http_options(), env.pat.clone());
+    let repo = env.fake.empty_repository("rate-limit").await;
+    assert_eq!(host.last_rate_limit(), None);
+    env.fake.throttle_requests(2, 11);
+    host.ensure_repository(&repo).await.unwrap();
+    let sleeps = env.cloud.manual_clock().unwrap().sleeps();
+    assert_eq!(sleeps, [Duration::from_secs(11), Duration::from_secs(11)]);
+    env.fake.set_rate_limit_headers(Some(RateLimitHeaders {
+        resource: "Core".into(),
+        delay_secs: 0.25,
+        limit: 200,
+        remaining: 17,
+        reset: 1_800_000_000,
+    }));
+    host.commit(
+        &repo,
+        &CommitRequest::new("main", "m", author()).file("a.txt", "a"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        host.last_rate_limit(),
+        Some(RateLimit {
+            resource: Some("Core".into()),
+            delay: Some(Duration::from_millis(250)),
+            limit: Some(200),
+            remaining: Some(17),
+            reset: Some(1_800_000_000),
+        })
+    );
 }
