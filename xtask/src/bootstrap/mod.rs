@@ -113,9 +113,10 @@ pub fn cluster_path(cluster: &str) -> String {
 
 /// Step ids of a cluster's steps.
 pub mod ids {
-    /// `<cluster>/repo/flux-sync`: commits gotk-sync.yaml and kustomization.yaml.
-    pub fn sync_commit(c: &str) -> String {
-        format!("{c}/repo/flux-sync")
+    /// `repo/flux-sync`: one commit of every cluster's gotk-sync.yaml and kustomization.yaml (a fleet
+    /// pushes once, not once per cluster).
+    pub fn sync_commit() -> String {
+        "repo/flux-sync".into()
     }
     /// `<cluster>/flux-namespace`.
     pub fn namespace(c: &str) -> String {
@@ -221,42 +222,49 @@ pub fn build_plan(
         )),
         GitAuth::WorkloadIdentity => None,
     };
-    let mut commits = Vec::new();
+    // One commit for every cluster's sync manifests.
+    let mut sync_files = Vec::new();
     for c in &config.clusters {
-        let name = c.name.as_str();
-        let sync = sync_options(config, name)?;
-        let dir = format!("{}/{FLUX_NAMESPACE}", cluster_path(name));
-        let files_sync = sync.clone();
-        let kustomization_path = format!("{dir}/kustomization.yaml");
-        let commit = CommitFiles::new(
-            ids::sync_commit(name),
-            Some(name),
-            Vec::new(),
-            services.git.clone(),
-            repo.clone(),
-            &git.branch,
-            "Add Flux sync manifests",
-            Arc::new(move |_ctx| {
-                let gotk = flux_objects::gotk_sync(&files_sync).map_err(|e| {
-                    StepError::from_error("gotk-sync.yaml", &e)
+        let sync = sync_options(config, &c.name)?;
+        sync_files.push((format!("{}/{FLUX_NAMESPACE}", cluster_path(&c.name)), sync));
+    }
+    let mut commit = CommitFiles::new(
+        ids::sync_commit(),
+        None,
+        Vec::new(),
+        services.git.clone(),
+        repo.clone(),
+        &git.branch,
+        "Add Flux sync manifests",
+        Arc::new(move |_ctx| {
+            let mut files = std::collections::BTreeMap::new();
+            for (dir, sync) in &sync_files {
+                let gotk = flux_objects::gotk_sync(sync).map_err(|e| {
+                    StepError::from_error(format!("{dir}/gotk-sync.yaml"), &e)
                         .todo("fix the git settings in azflux.toml")
                 })?;
                 let kustomization =
                     flux_objects::KustomizeConfig::with_resources(["gotk-sync.yaml"]).to_file();
-                Ok([
-                    (format!("{dir}/gotk-sync.yaml"), gotk.into_bytes()),
-                    (
-                        format!("{dir}/kustomization.yaml"),
-                        kustomization.into_bytes(),
-                    ),
-                ]
-                .into_iter()
-                .collect())
-            }),
-        )
-        .only_if_absent(kustomization_path);
-        commits.push(ids::sync_commit(name));
-        steps.push(Arc::new(commit));
+                files.insert(format!("{dir}/gotk-sync.yaml"), gotk.into_bytes());
+                files.insert(
+                    format!("{dir}/kustomization.yaml"),
+                    kustomization.into_bytes(),
+                );
+            }
+            Ok(files)
+        }),
+    );
+    for c in &config.clusters {
+        commit = commit.only_if_absent(format!(
+            "{}/{FLUX_NAMESPACE}/kustomization.yaml",
+            cluster_path(&c.name)
+        ));
+    }
+    steps.push(Arc::new(commit));
+    let commits = vec![ids::sync_commit()];
+    for c in &config.clusters {
+        let name = c.name.as_str();
+        let sync = sync_options(config, name)?;
         steps.push(Arc::new(ApplyObjects::new(
             ids::namespace(name),
             name,
@@ -268,7 +276,7 @@ pub fn build_plan(
                 )])
             }),
         )));
-        let mut sync_deps = vec![ids::namespace(name), ids::sync_commit(name)];
+        let mut sync_deps = vec![ids::namespace(name), ids::sync_commit()];
         if let Some(source) = &secret_source {
             steps.push(Arc::new(FluxGitSecret::new(
                 ids::git_secret(name),

@@ -237,7 +237,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
         PlanState::WouldCreate
     );
     assert_eq!(
-        state(&report, &ids::sync_commit(SANDBOX_CLUSTER)),
+        state(&report, &ids::sync_commit()),
         PlanState::WouldCreate
     );
     assert_eq!(
@@ -502,8 +502,9 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
     assert!(report.succeeded(), "{:#?}", report.failures());
     assert_eq!(sb.groups.ids().len(), 1);
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
+    // One commit for the whole fleet.
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 5);
+    assert_eq!(history.len(), 1);
     let head = &history[0].2;
     for n in &names {
         assert!(
@@ -536,7 +537,7 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
         .await
         .unwrap();
     assert!(again.succeeded() && s2.created.is_empty() && s2.changed.is_empty());
-    assert_eq!(commits(&sb.repo_dir()).len(), 5);
+    assert_eq!(commits(&sb.repo_dir()).len(), 1);
 }
 
 /// A `MakeWriter` collecting every log line.
