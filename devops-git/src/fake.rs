@@ -116,6 +116,7 @@ struct Model {
     open: bool,
     throttle: Option<(u32, u64)>,
     rate_limit: Option<RateLimitHeaders>,
+    pat_page_size: Option<usize>,
 }
 
 /// The `X-RateLimit-*` headers the fake adds to every Git API answer (the service sends them
@@ -448,6 +449,11 @@ impl FakeDevOps {
         self.model().pats.iter().any(|p| {
             p.token == token && p.organization == key(org) && !p.revoked && p.valid_to > now
         })
+    }
+
+    /// Lists PATs in pages of at most `size` (default 100, the service's maximum).
+    pub fn set_pat_page_size(&self, size: usize) {
+        self.model().pat_page_size = Some(size.max(1));
     }
 
     /// How a refused credential is answered.
@@ -987,8 +993,20 @@ impl FakeDevOps {
                     })
                     .map(|p| describe(p, None))
                     .collect();
+                let top = r
+                    .query("$top")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(100)
+                    .clamp(1, 100)
+                    .min(m.pat_page_size.unwrap_or(100));
+                let start = r
+                    .query("continuationToken")
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .unwrap_or(0);
+                let page: Vec<Value> = tokens.iter().skip(start).take(top).cloned().collect();
+                let next = (start + top < tokens.len()).then(|| (start + top).to_string());
                 ResponseTemplate::new(200)
-                    .set_body_json(json!({"continuationToken": null, "patTokens": tokens}))
+                    .set_body_json(json!({"continuationToken": next, "patTokens": page}))
             }
             PatOp::Revoke => {
                 let id = r.query("authorizationId").unwrap_or_default();

@@ -331,19 +331,33 @@ impl PatClient {
         info_from(&wire, &self.resource())
     }
 
-    /// The active PATs of the calling user (first page, up to 100).
+    /// The active PATs of the calling user (every page).
     pub async fn list_active(&self) -> Result<Vec<PatInfo>, Error> {
-        let mut url = self.url(None)?;
-        url.query_pairs_mut()
-            .append_pair("displayFilterOption", "active")
-            .append_pair("$top", "100");
-        let response = self.send(HttpMethod::Get, url, None).await?;
         let resource = self.resource();
-        let page: PagedPatTokens = response.check(&resource)?.json(&resource)?;
-        page.pat_tokens
-            .iter()
-            .map(|t| info_from(t, &resource))
-            .collect()
+        let mut out = Vec::new();
+        let mut continuation: Option<String> = None;
+        // Bounded: 100 pages of 100 PATs.
+        for _ in 0..100 {
+            let mut url = self.url(None)?;
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("displayFilterOption", "active")
+                    .append_pair("$top", "100");
+                if let Some(token) = &continuation {
+                    q.append_pair("continuationToken", token);
+                }
+            }
+            let response = self.send(HttpMethod::Get, url, None).await?;
+            let page: PagedPatTokens = response.check(&resource)?.json(&resource)?;
+            for t in &page.pat_tokens {
+                out.push(info_from(t, &resource)?);
+            }
+            continuation = page.continuation_token.filter(|t| !t.is_empty());
+            if continuation.is_none() || page.pat_tokens.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Revokes a PAT. `Ok(false)` when it was unknown (already revoked and gone).

@@ -287,7 +287,8 @@ impl WrappedException {
     /// The `TFnnnnnn` code at the start of the message, if any.
     pub fn tf_code(&self) -> Option<&str> {
         let head = self.message.split(':').next()?;
-        (head.starts_with("TF") && head[2..].chars().all(|c| c.is_ascii_digit())).then_some(head)
+        let digits = head.strip_prefix("TF")?;
+        (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then_some(head)
     }
 }
 
@@ -354,4 +355,101 @@ pub struct PagedPatTokens {
     /// The tokens (without secrets).
     #[serde(default)]
     pub pat_tokens: Vec<PatTokenWire>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn push_request_has_the_service_shape() {
+        let body = PushRequest {
+            ref_updates: vec![RefUpdate {
+                name: "refs/heads/main".into(),
+                old_object_id: ZERO_OBJECT_ID.into(),
+                new_object_id: None,
+                repository_id: None,
+            }],
+            commits: vec![PushCommit {
+                comment: "Initial commit.".into(),
+                changes: vec![
+                    Change {
+                        change_type: ChangeType::Add,
+                        item: ItemPath {
+                            path: "/readme.md".into(),
+                        },
+                        new_content: Some(NewContent {
+                            content: "hi".into(),
+                            content_type: ContentType::RawText,
+                        }),
+                    },
+                    Change {
+                        change_type: ChangeType::Delete,
+                        item: ItemPath {
+                            path: "/old.bin".into(),
+                        },
+                        new_content: None,
+                    },
+                ],
+                author: None,
+                committer: None,
+            }],
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({
+                "refUpdates": [{"name": "refs/heads/main", "oldObjectId": "0000000000000000000000000000000000000000"}],
+                "commits": [{"comment": "Initial commit.", "changes": [
+                    {"changeType": "add", "item": {"path": "/readme.md"}, "newContent": {"content": "hi", "contentType": "rawtext"}},
+                    {"changeType": "delete", "item": {"path": "/old.bin"}}
+                ]}]
+            })
+        );
+        // The spec's enum spelling is accepted too.
+        let c: NewContent =
+            serde_json::from_value(json!({"content": "AA==", "contentType": "base64Encoded"}))
+                .unwrap();
+        assert_eq!(c.content_type, ContentType::Base64Encoded);
+    }
+
+    #[test]
+    fn responses_parse() {
+        let push: PushResponse = serde_json::from_value(json!({
+            "commits": [{"treeId": "t", "commitId": "c1", "parents": [], "comment": "x\n", "author": {"name": "a"}}],
+            "refUpdates": [{"repositoryId": "r", "name": "refs/heads/main", "oldObjectId": ZERO_OBJECT_ID, "newObjectId": "c1"}],
+            "pushId": 83, "pushedBy": {"id": "u"}, "_links": {}
+        }))
+        .unwrap();
+        assert_eq!(push.ref_updates[0].new_object_id.as_deref(), Some("c1"));
+        assert_eq!(push.push_id, Some(83));
+        let repo: GitRepository = serde_json::from_value(json!({
+            "id": "5feb", "name": "AnotherRepository",
+            "project": {"id": "6ce9", "name": "Fabrikam", "state": "wellFormed", "revision": 1},
+            "remoteUrl": "https://dev.azure.com/f/F/_git/AnotherRepository"
+        }))
+        .unwrap();
+        assert_eq!(repo.default_branch, None);
+        assert_eq!(repo.project.unwrap().id, "6ce9");
+        let result: PatTokenResult =
+            serde_json::from_value(json!({"patToken": null, "patTokenError": "invalidValidTo"}))
+                .unwrap();
+        assert_eq!(result.pat_token_error.as_deref(), Some("invalidValidTo"));
+        let w: WrappedException = serde_json::from_value(json!({
+            "$id": "1", "innerException": null,
+            "message": "TF401028: The reference 'refs/heads/main' has already been updated by another client, so you cannot update it. Please try again.",
+            "typeName": "Microsoft.TeamFoundation.Git.Server.GitReferenceStaleException, Microsoft.TeamFoundation.Git.Server",
+            "typeKey": "GitReferenceStaleException", "errorCode": 0, "eventId": 3000
+        }))
+        .unwrap();
+        assert_eq!(w.tf_code(), Some("TF401028"));
+        let plain = WrappedException {
+            message: "Value cannot be null.".into(),
+            type_name: None,
+            type_key: None,
+            error_code: None,
+            event_id: None,
+        };
+        assert_eq!(plain.tf_code(), None);
+    }
 }

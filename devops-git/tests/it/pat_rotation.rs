@@ -481,3 +481,28 @@ async fn the_rotation_state_never_prints_its_token() {
     let reloaded: RotationState = serde_json::from_str(&stored_json).unwrap();
     assert!(reloaded.holds_new_token());
 }
+
+#[tokio::test]
+async fn listing_follows_continuation_tokens_and_skips_revoked_pats() {
+    let env = env().await;
+    for i in 0..4 {
+        env.fake
+            .issue_pat("azflux", &format!("p{i}"), Duration::from_secs(DAY));
+    }
+    env.fake
+        .issue_pat("other-org", "elsewhere", Duration::from_secs(DAY));
+    env.fake.set_pat_page_size(2);
+    let client = client(&env);
+    let names = |v: Vec<PatInfo>| v.into_iter().map(|p| p.display_name).collect::<Vec<_>>();
+    assert_eq!(
+        names(client.list_active().await.unwrap()),
+        ["bootstrap", "p0", "p1", "p2", "p3"]
+    );
+    assert_eq!(env.cloud.request_count("devops.pats.get"), 3);
+    assert!(client.revoke(&env.pat_id).await.unwrap());
+    assert_eq!(
+        names(client.list_active().await.unwrap()),
+        ["p0", "p1", "p2", "p3"]
+    );
+    assert!(!client.revoke("no-such-authorization").await.unwrap());
+}
