@@ -99,6 +99,12 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// An Azure Key Vault call failed (forbidden, key not found, unauthorized, throttled…).
+    #[error(transparent)]
+    KeyVault(Box<crate::client::KeyVaultError>),
+    /// Another Azure failure.
+    #[error(transparent)]
+    Azure(#[from] azflux_core::Error),
     /// The operation is not supported (yet) for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -106,6 +112,12 @@ pub enum Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::client::KeyVaultError> for Error {
+    fn from(e: crate::client::KeyVaultError) -> Self {
+        Self::KeyVault(Box::new(e))
+    }
+}
 
 impl Error {
     pub(crate) fn invalid(what: impl Into<String>, why: impl Into<String>) -> Self {

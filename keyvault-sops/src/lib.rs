@@ -20,6 +20,7 @@ pub mod wire;
 
 pub use api::MasterKey;
 pub use cipher::DataKey;
+pub use client::{AzureKeyVaultKey, CreateKeyOptions, KeyVaultClient, KeyVaultError};
 pub use engine::{
     DecryptOptions, EncryptOptions, KeyGroupKeys, PathSegment, SopsFile, decrypt, decrypt_bytes,
     decrypt_with_data_key, encrypt, encrypt_bytes, open_bytes, parse_path,

@@ -14,4 +14,5 @@ mod engine;
 mod errors;
 mod formats;
 mod keys;
+mod keyvault;
 mod sops_age;
