@@ -44,6 +44,33 @@ pub(crate) fn to_value<T: serde::Serialize>(t: &T) -> Value {
     serde_json::to_value(t).unwrap_or(Value::Null)
 }
 
+/// Every `interval`/`timeout`-like field must match the CRDs' pattern `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+/// (Go prints sub-millisecond durations with `µs`/`ns`, which the API server rejects).
+pub(crate) fn check_durations(kind: &str, name: &str, v: &Value) -> Result<()> {
+    fn walk(kind: &str, name: &str, key: &str, v: &Value) -> Result<()> {
+        match v {
+            Value::Object(m) => m.iter().try_for_each(|(k, v)| walk(kind, name, k, v)),
+            Value::Array(a) => a.iter().try_for_each(|v| walk(kind, name, key, v)),
+            Value::String(s) if key.ends_with("nterval") || key.ends_with("imeout") => {
+                let ok = crate::duration::Duration::parse(s).is_ok_and(|d| d.is_crd_compatible());
+                if ok {
+                    Ok(())
+                } else {
+                    Err(crate::error::Error::invalid(
+                        kind,
+                        name,
+                        format!(
+                            "{key} '{s}' is not a valid duration for the API: use whole milliseconds or more (ms, s, m, h)"
+                        ),
+                    ))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+    walk(kind, name, "", v)
+}
+
 /// Defines a Flux kind: a struct with `metadata` and `spec`, its constants, JSON conversion and
 /// [`Manifest`] (validation = name rules + the kind's own `check`).
 macro_rules! flux_kind {
@@ -101,6 +128,7 @@ macro_rules! flux_kind {
                 if let Some(ns) = &self.metadata.namespace {
                     $crate::validate::object_name(ns)?;
                 }
+                $crate::object::check_durations($kind, &self.metadata.name, &$crate::object::to_value(&self.spec))?;
                 self.check()
             }
         }

@@ -9,11 +9,14 @@
 //!
 //! Azure additions the flux CLI lacks: `create image repository --provider azure` and
 //! `create secret eventhub NAME --address … [--token …]` (Azure Event Hub provider Secret).
+//! Other differences: `create secret git` over SSH needs `--private-key-file` and `--known-hosts-file`
+//! (flux generates keys and scans the host over the network); `install --export` takes the release
+//! artifacts from `--manifests DIR` or downloads them (see [`install`]).
 
 mod create;
 mod export;
 pub mod flags;
-mod install;
+pub mod install;
 mod secret;
 
 use flags::{Kind, Spec, f, fs};

@@ -119,3 +119,24 @@ fn provider_types_come_from_the_crd() {
             .starts_with("azureeventhub needs an address")
     );
 }
+
+#[test]
+fn sub_millisecond_durations_are_rejected() {
+    let e = err(GitRepository::builder("repo", "flux-system")
+        .url("https://x.io/r")
+        .branch("main")
+        .interval(Duration::from_nanos(1500))
+        .build());
+    assert!(
+        e.starts_with("interval '1.5µs' is not a valid duration for the API"),
+        "{e}"
+    );
+    assert!(
+        GitRepository::builder("repo", "flux-system")
+            .url("https://x.io/r")
+            .branch("main")
+            .interval(Duration::ZERO)
+            .build()
+            .is_ok()
+    );
+}

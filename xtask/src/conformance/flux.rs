@@ -207,11 +207,11 @@ fn cli_cases(
             "case {i}: flux {args_text}{}",
             golden.map(|g| format!(" -> {g}")).unwrap_or_default()
         );
-        if let Some(note) = case.get("note").and_then(Value::as_str) {
-            if note.starts_with("non-export") {
-                eprintln!("SKIP flux: {name}: needs a live cluster ({note})");
-                continue;
-            }
+        if let Some(note) = case.get("note").and_then(Value::as_str)
+            && note.starts_with("non-export")
+        {
+            eprintln!("SKIP flux: {name}: needs a live cluster ({note})");
+            continue;
         }
         match run_case(case, dir, tmp, &setup_file, schemas) {
             Ok(None) => report.record(name, Ok(())),
@@ -315,10 +315,11 @@ fn run_case(
     if args.first().map(String::as_str) == Some("export") {
         args.push(format!("--from={}", setup.display()));
     }
-    if let Some(g) = &golden_text {
-        if g.contains("interval: 0s") && !args.iter().any(|a| a.starts_with("--interval")) {
-            args.push("--interval=0s".into());
-        }
+    if let Some(g) = &golden_text
+        && g.contains("interval: 0s")
+        && !args.iter().any(|a| a.starts_with("--interval"))
+    {
+        args.push("--interval=0s".into());
     }
     let out = crate::flux_cli::run(&args);
     if let Some(expected) = case.get("error").and_then(Value::as_str) {
@@ -448,10 +449,10 @@ fn artifacts_from_export(body: &str) -> Result<flux_objects::install::ReleaseArt
                 ] {
                     l.remove(k);
                 }
-                if l.is_empty() {
-                    if let Some(m) = meta.as_object_mut() {
-                        m.remove("labels");
-                    }
+                if l.is_empty()
+                    && let Some(m) = meta.as_object_mut()
+                {
+                    m.remove("labels");
                 }
             }
         };
@@ -460,14 +461,13 @@ fn artifacts_from_export(body: &str) -> Result<flux_objects::install::ReleaseArt
             "NetworkPolicy" => "policies.yaml".to_owned(),
             "ResourceQuota" | "ClusterRole" | "ClusterRoleBinding" => {
                 for pointer in ["/metadata/name", "/roleRef/name"] {
-                    if let Some(v) = d.pointer_mut(pointer) {
-                        if let Some(n) = v
+                    if let Some(v) = d.pointer_mut(pointer)
+                        && let Some(n) = v
                             .as_str()
                             .and_then(|n| n.strip_suffix("-flux-system"))
                             .map(str::to_owned)
-                        {
-                            *v = Value::String(n);
-                        }
+                    {
+                        *v = Value::String(n);
                     }
                 }
                 "rbac.yaml".to_owned()
@@ -643,12 +643,15 @@ fn install_export(dir: &Path, tmp: &Path, report: &mut SuiteReport) {
 
 // ------------------------------------------------------------------ corpus
 
+/// A named object of the schema corpus.
+pub type CorpusEntry = (String, Box<dyn Manifest>);
+
 /// Objects built with the public builders, including the shapes other crates render.
-pub fn corpus() -> Result<Vec<(String, Box<dyn Manifest>)>, flux_objects::Error> {
+pub fn corpus() -> Result<Vec<CorpusEntry>, flux_objects::Error> {
     use flux_objects::core::{KustomizeConfig, SopsAzureKv};
     use flux_objects::*;
     let m = Duration::from_mins;
-    let mut v: Vec<(String, Box<dyn Manifest>)> = Vec::new();
+    let mut v: Vec<CorpusEntry> = Vec::new();
     let mut add = |n: &str, o: Box<dyn Manifest>| v.push((n.to_owned(), o));
     add(
         "GitRepository Azure DevOps workload identity",

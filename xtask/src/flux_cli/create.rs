@@ -112,16 +112,16 @@ const GIT_FLAGS: &[super::flags::Spec] = &[
 /// `flux create source git`.
 pub fn source_git(args: &[String]) -> Result<String, String> {
     let p = parse(args, &[GLOBAL, CREATE, GIT_FLAGS])?;
-    if let Some(prov) = p.get("provider") {
-        if !flux_objects::source::GIT_PROVIDERS.contains(&prov) {
-            return Err(invalid_argument(
-                prov,
-                "provider",
-                &format!(
-                    "source Git provider '{prov}' is not supported, must be one of: generic|github|aws|azure"
-                ),
-            ));
-        }
+    if let Some(prov) = p.get("provider")
+        && !flux_objects::source::GIT_PROVIDERS.contains(&prov)
+    {
+        return Err(invalid_argument(
+            prov,
+            "provider",
+            &format!(
+                "source Git provider '{prov}' is not supported, must be one of: generic|github|aws|azure"
+            ),
+        ));
     }
     let interval = duration_flag(&p, "interval", DEFAULT_INTERVAL)?;
     let name = name_arg(&p)?;
@@ -435,27 +435,28 @@ pub fn helmrelease(args: &[String]) -> Result<String, String> {
         )?),
         None => None,
     };
-    if let Some(s) = p.get("reconcile-strategy") {
-        if s != "ChartVersion" && s != "Revision" {
-            return Err(invalid_argument(
-                s,
-                "reconcile-strategy",
-                &format!(
-                    "reconcile strategy '{s}' is not supported, must be one of: ChartVersion, Revision"
-                ),
-            ));
-        }
+    if let Some(s) = p.get("reconcile-strategy")
+        && s != "ChartVersion"
+        && s != "Revision"
+    {
+        return Err(invalid_argument(
+            s,
+            "reconcile-strategy",
+            &format!(
+                "reconcile strategy '{s}' is not supported, must be one of: ChartVersion, Revision"
+            ),
+        ));
     }
-    if let Some(c) = p.get("crds") {
-        if !["Skip", "Create", "CreateReplace"].contains(&c) {
-            return Err(invalid_argument(
-                c,
-                "crds",
-                &format!(
-                    "CRDs upgrade policy '{c}' is not supported, must be one of: Skip, Create, CreateReplace"
-                ),
-            ));
-        }
+    if let Some(c) = p.get("crds")
+        && !["Skip", "Create", "CreateReplace"].contains(&c)
+    {
+        return Err(invalid_argument(
+            c,
+            "crds",
+            &format!(
+                "CRDs upgrade policy '{c}' is not supported, must be one of: Skip, Create, CreateReplace"
+            ),
+        ));
     }
     let interval = duration_flag(&p, "interval", DEFAULT_INTERVAL)?;
     let name = name_arg(&p)?;
@@ -627,14 +628,14 @@ pub fn kustomization(args: &[String]) -> Result<String, String> {
         )?),
         None => None,
     };
-    if let Some(d) = p.get("decryption-provider") {
-        if d != "sops" {
-            return Err(invalid_argument(
-                d,
-                "decryption-provider",
-                &format!("decryption provider '{d}' is not supported, must be one of: sops"),
-            ));
-        }
+    if let Some(d) = p.get("decryption-provider")
+        && d != "sops"
+    {
+        return Err(invalid_argument(
+            d,
+            "decryption-provider",
+            &format!("decryption provider '{d}' is not supported, must be one of: sops"),
+        ));
     }
     let interval = duration_flag(&p, "interval", DEFAULT_INTERVAL)?;
     let health_timeout = duration_flag(&p, "health-check-timeout", Duration::from_mins(2))?;
@@ -770,16 +771,16 @@ const IMAGE_POLICY_FLAGS: &[super::flags::Spec] = &[
 /// `flux create image policy`.
 pub fn image_policy(args: &[String]) -> Result<String, String> {
     let p = parse(args, &[GLOBAL, CREATE, IMAGE_POLICY_FLAGS])?;
-    if let Some(r) = p.get("reflect-digest") {
-        if !["Never", "IfNotPresent", "Always"].contains(&r) {
-            return Err(invalid_argument(
-                r,
-                "reflect-digest",
-                &format!(
-                    "invalid digest reflection policy '{r}', must be one of: Always, IfNotPresent, Never"
-                ),
-            ));
-        }
+    if let Some(r) = p.get("reflect-digest")
+        && !["Never", "IfNotPresent", "Always"].contains(&r)
+    {
+        return Err(invalid_argument(
+            r,
+            "reflect-digest",
+            &format!(
+                "invalid digest reflection policy '{r}', must be one of: Always, IfNotPresent, Never"
+            ),
+        ));
     }
     let name = name_arg(&p)?;
     let image_ref = p.str("image-ref");

@@ -128,10 +128,10 @@ pub fn run(args: &[String]) -> Result<String, String> {
         if !p.bool("all-namespaces") && o.metadata().ns() != ns {
             continue;
         }
-        if let Some(n) = name {
-            if o.metadata().name != n {
-                continue;
-            }
+        if let Some(n) = name
+            && o.metadata().name != n
+        {
+            continue;
         }
         o.apply_crd_defaults();
         out.push_str(&flux_objects::render_value(&o.as_manifest().to_json()));
