@@ -1,4 +1,8 @@
-#![doc = include_str!("../README.md")]
+#![cfg_attr(feature = "fake", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "fake"),
+    doc = "AKS clusters fit for Flux, user-assigned identities, federated identity credentials and role assignments through ARM. Enable feature `fake` for the fake and the full crate documentation (README.md)."
+)]
 
 pub mod api;
 pub mod client;

@@ -28,9 +28,11 @@ pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::R
     .await;
     // Every crate's fake mounts here as the crates land (ARM resources, Key Vault, ACR, DevOps, Event Hubs).
     let _arm = cloud.arm_server().await;
-    let _devops = devops_git::fake::FakeDevOps::mount_open(&cloud).await;
     eventhub_auth::fake::FakeEventHubs::mount(&cloud).await;
+    let _devops = devops_git::fake::FakeDevOps::mount_open(&cloud).await;
+    aks_cluster::FakeAks::mount(&cloud).await;
     let _acr = acr_oci::FakeAcr::mount(&cloud).await;
+    keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
     let (addr, ca_pem, task) = cloud.serve_front(port, https).await?;
     let scheme = if https { "https" } else { "http" };
     let ca_file = match (&ca_pem, ca_dir) {
