@@ -529,3 +529,104 @@ impl ImageUpdateAutomation {
         Ok(())
     }
 }
+
+impl ImageUpdateAutomation {
+    /// A builder with the flux CLI's defaults (`interval: 1m0s`, source kind GitRepository, strategy Setters
+    /// when a path is set).
+    pub fn builder(
+        name: impl Into<String>,
+        namespace: impl Into<String>,
+    ) -> ImageUpdateAutomationBuilder {
+        ImageUpdateAutomationBuilder {
+            obj: ImageUpdateAutomation::new(
+                name,
+                namespace,
+                ImageUpdateAutomationSpec {
+                    source_ref: CrossNamespaceObjectReference::new("GitRepository", ""),
+                    interval: crate::source::DEFAULT_INTERVAL,
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// Builds an [`ImageUpdateAutomation`].
+#[derive(Debug, Clone)]
+pub struct ImageUpdateAutomationBuilder {
+    obj: ImageUpdateAutomation,
+}
+
+impl ImageUpdateAutomationBuilder {
+    fn git(&mut self) -> &mut GitSpec {
+        self.obj.spec.git.get_or_insert_with(GitSpec::default)
+    }
+    /// The GitRepository (`--git-repo-ref`), optionally in another namespace.
+    pub fn git_repository(mut self, name: impl Into<String>, namespace: Option<String>) -> Self {
+        self.obj.spec.source_ref.name = name.into();
+        self.obj.spec.source_ref.namespace = namespace;
+        self
+    }
+    /// Branch to check out (`--checkout-branch`).
+    pub fn checkout_branch(mut self, branch: impl Into<String>) -> Self {
+        self.git().checkout = Some(GitCheckoutSpec {
+            reference: crate::source::GitRepositoryRef {
+                branch: Some(branch.into()),
+                ..Default::default()
+            },
+        });
+        self
+    }
+    /// Branch to push to (`--push-branch`).
+    pub fn push_branch(mut self, branch: impl Into<String>) -> Self {
+        self.git().push = Some(PushSpec {
+            branch: Some(branch.into()),
+            ..Default::default()
+        });
+        self
+    }
+    /// Commit author (`--author-name`, `--author-email`).
+    pub fn author(mut self, name: impl Into<String>, email: impl Into<String>) -> Self {
+        self.git().commit.author = CommitUser {
+            name: name.into(),
+            email: email.into(),
+        };
+        self
+    }
+    /// Commit message template (`--commit-template`).
+    pub fn commit_template(mut self, template: impl Into<String>) -> Self {
+        self.git().commit.message_template = Some(template.into());
+        self
+    }
+    /// Signing key Secret and type (`openpgp` or `ssh`).
+    pub fn signing_key(mut self, secret: impl Into<String>, key_type: Option<String>) -> Self {
+        self.git().commit.signing_key = Some(SigningKey {
+            secret_ref: LocalObjectReference::new(secret),
+            key_type,
+        });
+        self
+    }
+    /// Path to update with the Setters strategy (`--git-repo-path`, `./…`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.obj.spec.update = Some(UpdateStrategy {
+            path: Some(path.into()),
+            strategy: "Setters".into(),
+        });
+        self
+    }
+    /// Interval.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.obj.spec.interval = interval;
+        self
+    }
+    /// Adds a label.
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.obj.metadata.labels.insert(key.into(), value.into());
+        self
+    }
+    /// Validates and returns the object.
+    pub fn build(self) -> Result<ImageUpdateAutomation> {
+        crate::object::Manifest::validate(&self.obj)?;
+        Ok(self.obj)
+    }
+}

@@ -873,3 +873,63 @@ impl ExternalArtifact {
         Ok(())
     }
 }
+
+impl Bucket {
+    /// A builder with the flux CLI's defaults (`interval: 1m0s`).
+    pub fn builder(name: impl Into<String>, namespace: impl Into<String>) -> BucketBuilder {
+        BucketBuilder {
+            obj: Bucket::new(
+                name,
+                namespace,
+                BucketSpec {
+                    interval: DEFAULT_INTERVAL,
+                    ..Default::default()
+                },
+            ),
+        }
+    }
+}
+
+/// Builds a [`Bucket`].
+#[derive(Debug, Clone)]
+pub struct BucketBuilder {
+    obj: Bucket,
+}
+
+impl BucketBuilder {
+    /// Provider (`azure` for Azure Blob Storage).
+    pub fn provider(mut self, provider: impl Into<String>) -> Self {
+        self.obj.spec.provider = Some(provider.into());
+        self
+    }
+    /// Bucket (Azure: container) name.
+    pub fn bucket_name(mut self, name: impl Into<String>) -> Self {
+        self.obj.spec.bucket_name = name.into();
+        self
+    }
+    /// Endpoint (Azure: `https://<account>.blob.core.windows.net`).
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.obj.spec.endpoint = endpoint.into();
+        self
+    }
+    /// Secret with credentials (Azure: `accountKey`, `sasKey` or service principal fields).
+    pub fn secret_ref(mut self, name: impl Into<String>) -> Self {
+        self.obj.spec.secret_ref = Some(LocalObjectReference::new(name));
+        self
+    }
+    /// Service account for workload identity.
+    pub fn service_account_name(mut self, sa: impl Into<String>) -> Self {
+        self.obj.spec.service_account_name = Some(sa.into());
+        self
+    }
+    /// Reconcile interval.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.obj.spec.interval = interval;
+        self
+    }
+    /// Validates and returns the object.
+    pub fn build(self) -> Result<Bucket> {
+        crate::object::Manifest::validate(&self.obj)?;
+        Ok(self.obj)
+    }
+}

@@ -348,3 +348,35 @@ fn tenant_objects() {
     assert!(out.starts_with("---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  labels:\n    toolkit.fluxcd.io/tenant: dev-team\n"));
     assert!(out.contains("subjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: User\n  name: gotk:apps:reconciler\n- kind: ServiceAccount\n"));
 }
+
+#[test]
+fn image_update_and_bucket_builders() {
+    let iua = ImageUpdateAutomation::builder("flux-system", "flux-system")
+        .git_repository("flux-system", None)
+        .checkout_branch("main")
+        .author("fluxcdbot", "fluxcdbot@users.noreply.github.com")
+        .signing_key("my-signing-key", Some("ssh".into()))
+        .path("./clusters/my-cluster")
+        .build()
+        .unwrap();
+    assert!(render(&iua).unwrap().ends_with(
+        "      signingKey:\n        secretRef:\n          name: my-signing-key\n        type: ssh\n  interval: 1m0s\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n  update:\n    path: ./clusters/my-cluster\n    strategy: Setters\n"
+    ));
+    assert_eq!(
+        ImageUpdateAutomation::builder("xy", "flux-system")
+            .author("flux", "")
+            .build()
+            .unwrap_err()
+            .to_string(),
+        "a reference to a GitRepository is required (--git-repo-ref)"
+    );
+    let b = Bucket::builder("blobs", "flux-system")
+        .provider("azure")
+        .bucket_name("manifests")
+        .endpoint("https://account.blob.core.windows.net")
+        .build()
+        .unwrap();
+    assert!(render(&b).unwrap().ends_with(
+        "spec:\n  bucketName: manifests\n  endpoint: https://account.blob.core.windows.net\n  interval: 1m0s\n  provider: azure\n"
+    ));
+}
