@@ -146,6 +146,8 @@ pub struct FluxConfig {
     pub components: Vec<String>,
     /// Extra components (image automation).
     pub components_extra: Vec<String>,
+    /// An unpacked `manifests.tar.gz` to install from instead of the GitHub release.
+    pub manifests_dir: Option<PathBuf>,
 }
 
 /// A HelmRelease of a chart in ACR.
@@ -285,6 +287,7 @@ struct RawGit {
 #[serde(deny_unknown_fields)]
 struct RawFlux {
     version: S<String>,
+    manifests_dir: S<String>,
     components: S<Vec<String>>,
     components_extra: S<Vec<String>>,
 }
@@ -318,6 +321,9 @@ struct RawNotifications {
     event_hub_namespace: S<String>,
     event_hub: S<String>,
 }
+
+/// The Flux release installed when `flux.version` is not set.
+pub const DEFAULT_FLUX_VERSION: &str = "v2.7.3";
 
 /// The Flux components installed by default.
 pub const DEFAULT_COMPONENTS: &[&str] = &[
@@ -570,12 +576,14 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
     };
     // [flux]
     let mut flux = FluxConfig {
-        version: "latest".into(),
+        version: DEFAULT_FLUX_VERSION.into(),
         components: DEFAULT_COMPONENTS.iter().map(|s| (*s).to_owned()).collect(),
         components_extra: Vec::new(),
+        manifests_dir: None,
     };
     if let Some(f) = &raw.flux {
         let f = f.get_ref();
+        flux.manifests_dir = f.manifests_dir.as_ref().map(|d| PathBuf::from(d.get_ref()));
         if let Some(v) = &f.version {
             let ok = v.get_ref() == "latest"
                 || v.get_ref()
@@ -585,10 +593,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                 c.at(
                     v.span(),
                     "flux.version",
-                    format!(
-                        "'{}' is not a Flux version such as v2.7.3 (or latest)",
-                        v.get_ref()
-                    ),
+                    format!("'{}' is not a Flux release such as v2.7.3", v.get_ref()),
                 );
             }
             flux.version = v.get_ref().clone();

@@ -41,8 +41,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use steps::{
-    ApplyObjects, CommitFiles, FluxGitSecret, KustomizationHealth, RepositoryStep,
-    ResourceGroupStep,
+    ApplyObjects, CommitFiles, FLUX_MANIFESTS, FluxGitSecret, FluxManifestsStep,
+    KustomizationHealth, RepositoryStep, ResourceGroupStep,
 };
 
 /// The bootstrap's errors (before the run: configuration and wiring; step failures are in the report).
@@ -77,6 +77,8 @@ pub struct Services {
     pub git: Arc<dyn GitHost>,
     /// The clock every wait goes through.
     pub clock: Arc<dyn Clock>,
+    /// Where Flux's install manifests come from.
+    pub manifests: Arc<dyn flux_objects::install::ManifestSource>,
 }
 
 impl std::fmt::Debug for Services {
@@ -113,14 +115,18 @@ pub fn cluster_path(cluster: &str) -> String {
 
 /// Step ids of a cluster's steps.
 pub mod ids {
+    /// `repo/flux-components`: one commit of every cluster's `gotk-components.yaml`.
+    pub fn components_commit() -> String {
+        "repo/flux-components".into()
+    }
     /// `repo/flux-sync`: one commit of every cluster's gotk-sync.yaml and kustomization.yaml (a fleet
     /// pushes once, not once per cluster).
     pub fn sync_commit() -> String {
         "repo/flux-sync".into()
     }
-    /// `<cluster>/flux-namespace`.
-    pub fn namespace(c: &str) -> String {
-        format!("{c}/flux-namespace")
+    /// `<cluster>/flux-components`: the install objects (namespace first), server-side applied.
+    pub fn components(c: &str) -> String {
+        format!("{c}/flux-components")
     }
     /// `<cluster>/flux-git-secret`.
     pub fn git_secret(c: &str) -> String {
@@ -175,10 +181,19 @@ pub fn sync_options(
     Ok(o)
 }
 
+/// The `flux install` options of the configuration.
+pub fn install_options(config: &BootstrapConfig) -> flux_objects::install::InstallOptions {
+    let mut o = flux_objects::install::InstallOptions::new(&config.flux.version);
+    o.components = config.flux.components.clone();
+    o.components_extra = config.flux.components_extra.clone();
+    o
+}
+
 /// Composes the steps of the landed crates for every cluster of `config` into a plan.
 ///
-/// Today: resource groups (azflux-core), the repository and the commit of the Flux sync manifests
-/// (devops-git, flux-objects), and the cluster side (namespace, git Secret, sync objects, health).
+/// Today: resource groups (azflux-core); the Flux install manifests (flux-objects); the repository, the
+/// commit of `gotk-components.yaml` and the commit of the sync manifests (devops-git, flux-objects); and
+/// the cluster side (install objects, git Secret, sync objects, health).
 pub fn build_plan(
     config: &BootstrapConfig,
     secrets: &Secrets,
@@ -207,6 +222,10 @@ pub fn build_plan(
         repo.clone(),
         &git.branch,
     )));
+    steps.push(Arc::new(FluxManifestsStep::new(
+        services.manifests.clone(),
+        &config.flux.version,
+    )));
     let secret_source = match git.auth {
         GitAuth::TokenAuth => {
             let pat = secrets.git_pat.clone().ok_or_else(|| Error::Setup {
@@ -222,16 +241,53 @@ pub fn build_plan(
         )),
         GitAuth::WorkloadIdentity => None,
     };
-    // One commit for every cluster's sync manifests.
+    let install = install_options(config);
+    let dirs: Vec<String> = config
+        .clusters
+        .iter()
+        .map(|c| format!("{}/{FLUX_NAMESPACE}", cluster_path(&c.name)))
+        .collect();
+
+    // Commit 1 (as flux bootstrap): every cluster's gotk-components.yaml.
+    let (components_dirs, components_install) = (dirs.clone(), install.clone());
+    steps.push(Arc::new(CommitFiles::new(
+        ids::components_commit(),
+        None,
+        vec![FluxManifestsStep::ID.into()],
+        services.git.clone(),
+        repo.clone(),
+        &git.branch,
+        &format!("Add Flux {} component manifests", config.flux.version),
+        Arc::new(move |ctx| {
+            let artifacts = ctx
+                .outputs
+                .require("", FLUX_MANIFESTS, "gotk-components.yaml")?;
+            let rendered =
+                flux_objects::install::render(&artifacts, &components_install).map_err(|e| {
+                    StepError::from_error("gotk-components.yaml", &e)
+                        .todo("check flux.version, flux.components and flux.components_extra")
+                })?;
+            Ok(components_dirs
+                .iter()
+                .map(|d| {
+                    (
+                        format!("{d}/gotk-components.yaml"),
+                        rendered.clone().into_bytes(),
+                    )
+                })
+                .collect())
+        }),
+    )));
+
+    // Commit 2: every cluster's gotk-sync.yaml, and kustomization.yaml where there is none yet.
     let mut sync_files = Vec::new();
-    for c in &config.clusters {
-        let sync = sync_options(config, &c.name)?;
-        sync_files.push((format!("{}/{FLUX_NAMESPACE}", cluster_path(&c.name)), sync));
+    for (c, dir) in config.clusters.iter().zip(&dirs) {
+        sync_files.push((dir.clone(), sync_options(config, &c.name)?));
     }
     let mut commit = CommitFiles::new(
         ids::sync_commit(),
         None,
-        Vec::new(),
+        vec![ids::components_commit()],
         services.git.clone(),
         repo.clone(),
         &git.branch,
@@ -243,45 +299,44 @@ pub fn build_plan(
                     StepError::from_error(format!("{dir}/gotk-sync.yaml"), &e)
                         .todo("fix the git settings in azflux.toml")
                 })?;
-                let kustomization =
-                    flux_objects::KustomizeConfig::with_resources(["gotk-sync.yaml"]).to_file();
                 files.insert(format!("{dir}/gotk-sync.yaml"), gotk.into_bytes());
                 files.insert(
                     format!("{dir}/kustomization.yaml"),
-                    kustomization.into_bytes(),
+                    flux_objects::bootstrap::flux_system_kustomization().into_bytes(),
                 );
             }
             Ok(files)
         }),
     );
-    for c in &config.clusters {
-        commit = commit.only_if_absent(format!(
-            "{}/{FLUX_NAMESPACE}/kustomization.yaml",
-            cluster_path(&c.name)
-        ));
+    for dir in &dirs {
+        commit = commit.only_if_absent(format!("{dir}/kustomization.yaml"));
     }
     steps.push(Arc::new(commit));
-    let commits = vec![ids::sync_commit()];
+
+    // The cluster side.
     for c in &config.clusters {
         let name = c.name.as_str();
         let sync = sync_options(config, name)?;
+        let components_install = install.clone();
         steps.push(Arc::new(ApplyObjects::new(
-            ids::namespace(name),
+            ids::components(name),
             name,
-            Vec::new(),
-            "Namespace flux-system",
-            Arc::new(|_| {
-                Ok(vec![flux_objects::object::Manifest::to_json(
-                    &flux_objects::Namespace::new(FLUX_NAMESPACE),
-                )])
+            vec![FluxManifestsStep::ID.into()],
+            "Flux components (install manifests)",
+            Arc::new(move |ctx| {
+                let artifacts = ctx.outputs.require("", FLUX_MANIFESTS, "Flux components")?;
+                flux_objects::install::objects(&artifacts, &components_install).map_err(|e| {
+                    StepError::from_error("Flux components", &e)
+                        .todo("check flux.version, flux.components and flux.components_extra")
+                })
             }),
         )));
-        let mut sync_deps = vec![ids::namespace(name), ids::sync_commit()];
+        let mut sync_deps = vec![ids::components(name), ids::sync_commit()];
         if let Some(source) = &secret_source {
             steps.push(Arc::new(FluxGitSecret::new(
                 ids::git_secret(name),
                 name,
-                vec![ids::namespace(name)],
+                vec![ids::components(name)],
                 FLUX_NAMESPACE,
                 sync.secret_name.as_deref().unwrap_or(FLUX_NAMESPACE),
                 source.clone(),
@@ -319,7 +374,7 @@ pub fn build_plan(
         services.git.clone(),
         repo,
         &git.branch,
-        commits,
+        vec![ids::components_commit(), ids::sync_commit()],
     )));
     Ok(Plan::new(steps)?)
 }
@@ -355,6 +410,14 @@ pub async fn run_plan(
     sink: &dyn EventSink,
 ) -> Result<(RunReport, Summary), Error> {
     let plan = build_plan(config, secrets, &inputs.services, plan_options)?;
+    if let Some(fail) = &executor.fail_at
+        && plan.get(&fail.step).is_none()
+    {
+        return Err(Error::Setup {
+            what: format!("--fail-at {}", fail.step),
+            why: format!("no such step; the steps are: {}", plan.ids().join(", ")),
+        });
+    }
     let ctx = StepContext {
         outputs: inputs.seeds.clone(),
         clock: inputs.services.clock.clone(),
@@ -550,6 +613,22 @@ pub async fn real_inputs(
         what: "the git client".into(),
         why: e.to_string(),
     })?;
+    let manifests: Arc<dyn flux_objects::install::ManifestSource> = match &config.flux.manifests_dir
+    {
+        Some(dir) => Arc::new(flux_objects::install::fetch::LocalDirSource::new(
+            dir.clone(),
+        )),
+        None => {
+            let cache = env("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("azflux/flux-manifests");
+            Arc::new(flux_objects::install::fetch::GitHubReleaseSource::new(
+                cache,
+            ))
+        }
+    };
     let seeds = Outputs::default();
     for c in &config.clusters {
         let Some(path) = &c.kubeconfig else {
@@ -575,6 +654,7 @@ pub async fn real_inputs(
             credential,
             git: Arc::new(git),
             clock: azflux_core::clock::system_clock(),
+            manifests,
         },
         seeds,
         sandbox: false,

@@ -31,6 +31,27 @@ pub const SANDBOX_RESOURCE_GROUP: &str = "rg-flux-sandbox";
 /// The repository path on the sandbox git server.
 pub const SANDBOX_REPO: &str = "azflux-sandbox/flux/_git/fleet-infra";
 
+/// The sandbox installs the image automation extras too.
+pub const SANDBOX_EXTRAS: &[&str] = &["image-reflector-controller", "image-automation-controller"];
+
+/// The sandbox's Flux release: flux-objects' generated (small but structurally real) release artifacts of
+/// the default version, served from memory (no download).
+pub fn sandbox_manifests() -> anyhow::Result<flux_objects::install::StaticSource> {
+    let components: Vec<&str> = super::config::DEFAULT_COMPONENTS
+        .iter()
+        .chain(SANDBOX_EXTRAS)
+        .copied()
+        .collect();
+    let release =
+        flux_objects::install::generate_release(super::config::DEFAULT_FLUX_VERSION, &components)?;
+    let mut source = flux_objects::install::StaticSource::default();
+    source.releases.insert(
+        super::config::DEFAULT_FLUX_VERSION.into(),
+        release.artifacts,
+    );
+    Ok(source)
+}
+
 /// Sandbox settings.
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
@@ -150,6 +171,7 @@ impl Sandbox {
             credential,
             git: Arc::new(host),
             clock: cloud.clock(),
+            manifests: Arc::new(sandbox_manifests()?),
         };
         Ok(Sandbox {
             cloud,
@@ -210,12 +232,13 @@ impl Sandbox {
                 allow_insecure_http: true,
             },
             flux: FluxConfig {
-                version: "latest".into(),
+                version: super::config::DEFAULT_FLUX_VERSION.into(),
                 components: super::config::DEFAULT_COMPONENTS
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-                components_extra: Vec::new(),
+                components_extra: SANDBOX_EXTRAS.iter().map(|s| (*s).to_owned()).collect(),
+                manifests_dir: None,
             },
             helm: HelmConfig::default(),
             sops: None,

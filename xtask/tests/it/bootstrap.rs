@@ -26,6 +26,19 @@ pub fn one() -> Vec<String> {
     vec![SANDBOX_CLUSTER.to_owned()]
 }
 
+/// The install objects of the sandbox configuration, plus the git Secret, GitRepository, Kustomization.
+pub fn expected_objects(sb: &Sandbox) -> usize {
+    let config = sb.config(&one());
+    let artifacts = xtask::bootstrap::sandbox::sandbox_manifests()
+        .unwrap()
+        .releases[&config.flux.version]
+        .clone();
+    flux_objects::install::objects(&artifacts, &xtask::bootstrap::install_options(&config))
+        .unwrap()
+        .len()
+        + 3
+}
+
 pub fn opts() -> ExecutorOptions {
     ExecutorOptions::default()
 }
@@ -133,13 +146,34 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     );
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
 
-    // The repository: one commit with flux's two files, byte for byte what flux-objects renders, and the
-    // format flux bootstrap writes (own expectation, independent of the renderer).
+    // The repository: two commits as flux bootstrap makes them — the components, then the sync
+    // manifests — byte for byte what flux-objects renders, and gotk-sync.yaml in the format flux
+    // bootstrap writes (own expectation, independent of the renderer).
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 1);
+    assert_eq!(history.len(), 2);
+    let config = sb.config(&one());
     let (commit, message, files) = &history[0];
     assert_eq!(message, "Add Flux sync manifests");
-    let config = sb.config(&one());
+    assert_eq!(
+        history[1].1,
+        format!("Add Flux {} component manifests", config.flux.version)
+    );
+    assert_eq!(
+        history[1].2.keys().collect::<Vec<_>>(),
+        vec!["clusters/sandbox/flux-system/gotk-components.yaml"]
+    );
+    let artifacts = xtask::bootstrap::sandbox::sandbox_manifests()
+        .unwrap()
+        .releases[&config.flux.version]
+        .clone();
+    let components =
+        flux_objects::install::render(&artifacts, &xtask::bootstrap::install_options(&config))
+            .unwrap();
+    assert_eq!(
+        files["clusters/sandbox/flux-system/gotk-components.yaml"],
+        components.as_bytes()
+    );
+    assert!(components.contains("# Components: source-controller,kustomize-controller,helm-controller,notification-controller,image-reflector-controller,image-automation-controller\n"));
     let sync = xtask::bootstrap::sync_options(&config, SANDBOX_CLUSTER).unwrap();
     let gotk = &files["clusters/sandbox/flux-system/gotk-sync.yaml"];
     assert_eq!(gotk, flux_objects::gotk_sync(&sync).unwrap().as_bytes());
@@ -150,13 +184,25 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     assert_eq!(String::from_utf8_lossy(gotk), expected);
     assert_eq!(
         String::from_utf8_lossy(&files["clusters/sandbox/flux-system/kustomization.yaml"]),
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-sync.yaml\n"
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- gotk-components.yaml\n- gotk-sync.yaml\n"
     );
-    assert_eq!(files.len(), 2);
+    assert_eq!(files.len(), 3);
 
-    // The cluster: namespace, the git Secret with the PAT (never committed), the sync objects, Ready at
+    // The cluster: the install objects (namespace, CRDs, controllers), the git Secret with the PAT (never committed), the sync objects, Ready at
     // the pushed revision.
     object(&sb, "Namespace", None, "flux-system");
+    object(
+        &sb,
+        "Deployment",
+        Some("flux-system"),
+        "image-automation-controller",
+    );
+    object(
+        &sb,
+        "CustomResourceDefinition",
+        None,
+        "gitrepositories.source.toolkit.fluxcd.io",
+    );
     let secret = object(&sb, "Secret", Some("flux-system"), "flux-system").object;
     assert_eq!(decode(&secret["data"]["username"]), "git");
     assert_eq!(
@@ -172,7 +218,10 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
         summary.repository.revision.as_deref(),
         Some(format!("main@sha1:{commit}").as_str())
     );
-    assert_eq!(sb.kube.objects(SANDBOX_CLUSTER).len(), 4);
+    assert_eq!(
+        sb.kube.objects(SANDBOX_CLUSTER).len(),
+        expected_objects(&sb)
+    );
 
     assert_no_secret_committed(&sb.repo_dir(), &[sb.pat().expose_secret()]);
 
@@ -204,7 +253,7 @@ async fn a_second_run_changes_nothing() {
         summary.created.is_empty() && summary.changed.is_empty(),
         "{summary:#?}"
     );
-    assert_eq!(commits(&sb.repo_dir()).len(), 1);
+    assert_eq!(commits(&sb.repo_dir()).len(), 2);
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
     assert_eq!(
         sb.cloud.request_count("kube.apply"),
@@ -236,12 +285,9 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
         state(&report, "resource-group/rg-flux-sandbox"),
         PlanState::WouldCreate
     );
+    assert_eq!(state(&report, &ids::sync_commit()), PlanState::WouldCreate);
     assert_eq!(
-        state(&report, &ids::sync_commit()),
-        PlanState::WouldCreate
-    );
-    assert_eq!(
-        state(&report, &ids::namespace(SANDBOX_CLUSTER)),
+        state(&report, &ids::components(SANDBOX_CLUSTER)),
         PlanState::WouldCreate
     );
     assert!(sb.groups.ids().is_empty());
@@ -276,7 +322,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 
 /// The end state every converged run must reach, counted in the fakes.
 fn assert_converged(sb: &Sandbox, label: &str) {
-    assert_eq!(commits(&sb.repo_dir()).len(), 1, "{label}: commits");
+    assert_eq!(commits(&sb.repo_dir()).len(), 2, "{label}: commits");
     assert_eq!(sb.groups.ids().len(), 1, "{label}: resource groups");
     // Requests answered by an injected fault never reached the fake's handler.
     let faulted_puts = sb
@@ -292,7 +338,7 @@ fn assert_converged(sb: &Sandbox, label: &str) {
         "{label}: resource group PUTs"
     );
     let objects = sb.kube.objects(SANDBOX_CLUSTER);
-    assert_eq!(objects.len(), 4, "{label}: objects");
+    assert_eq!(objects.len(), expected_objects(sb), "{label}: objects");
     for o in objects {
         assert_eq!(
             (o.generation, o.writes),
@@ -317,7 +363,7 @@ async fn a_run_stopped_at_any_step_converges_when_run_again() {
         .unwrap();
         plan.ids().into_iter().map(str::to_owned).collect()
     };
-    assert_eq!(plan_ids.len(), 8);
+    assert_eq!(plan_ids.len(), 10);
     for step in &plan_ids {
         for point in [FailPoint::Before, FailPoint::After] {
             let label = format!("{step} {point:?}");
@@ -502,16 +548,16 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
     assert!(report.succeeded(), "{:#?}", report.failures());
     assert_eq!(sb.groups.ids().len(), 1);
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
-    // One commit for the whole fleet.
+    // Two commits for the whole fleet.
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 1);
+    assert_eq!(history.len(), 2);
     let head = &history[0].2;
     for n in &names {
         assert!(
             head.contains_key(&format!("clusters/{n}/flux-system/gotk-sync.yaml")),
             "{n}"
         );
-        assert_eq!(sb.kube.objects(n).len(), 4, "{n}");
+        assert_eq!(sb.kube.objects(n).len(), expected_objects(&sb), "{n}");
         let ks = sb
             .kube
             .object(n, "Kustomization", Some("flux-system"), "flux-system")
@@ -537,7 +583,7 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
         .await
         .unwrap();
     assert!(again.succeeded() && s2.created.is_empty() && s2.changed.is_empty());
-    assert_eq!(commits(&sb.repo_dir()).len(), 1);
+    assert_eq!(commits(&sb.repo_dir()).len(), 2);
 }
 
 /// A `MakeWriter` collecting every log line.
@@ -561,16 +607,44 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
     }
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn trace_logs_of_a_whole_run_hold_no_secret() {
-    // Thread-local subscriber on a current-thread runtime: every task of the run logs here.
+/// Runs `trace_logs_child` in a process of its own, where its subscriber can be the global one (so that
+/// every thread's logs — tokio workers, libgit2's blocking threads — are captured and no other test's
+/// subscriber interferes).
+#[test]
+fn trace_logs_of_a_whole_run_hold_no_secret() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "bootstrap::trace_logs_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env("AZFLUX_TRACE_CHILD", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+#[tokio::test]
+#[ignore = "run in its own process by trace_logs_of_a_whole_run_hold_no_secret"]
+async fn trace_logs_child() {
+    if std::env::var_os("AZFLUX_TRACE_CHILD").is_none() {
+        return;
+    }
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .with_writer(capture.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the only subscriber of this process");
     let (_dir, sb) = sandbox().await;
     let (report, _) = sb
         .run(&one(), PlanOptions::default(), opts(), &NoSink)
@@ -637,7 +711,7 @@ fn the_binary_runs_the_sandbox_and_prints_json_events() {
     }
     let repo = Path::new(summary["repository"]["local_dir"].as_str().unwrap());
     let history = commits(repo);
-    assert_eq!(history.len(), 1);
+    assert_eq!(history.len(), 2);
     assert!(
         history[0]
             .2
@@ -660,7 +734,7 @@ fn the_binary_reports_a_crash_and_the_step() {
         .args([
             "bootstrap",
             "--fail-at",
-            "sandbox/flux-namespace:after",
+            "sandbox/flux-components:after",
             "--workdir",
         ])
         .arg(dir.path())
@@ -669,7 +743,7 @@ fn the_binary_reports_a_crash_and_the_step() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(!out.status.success());
     assert!(
-        stdout.contains("✘ sandbox/flux-namespace failed"),
+        stdout.contains("✘ sandbox/flux-components failed"),
         "{stdout}"
     );
     assert!(stdout.contains("what to do:"), "{stdout}");
@@ -713,7 +787,7 @@ async fn outcome_changes_are_reported_per_step() {
         Some(Change::Unchanged)
     );
     assert_eq!(
-        change(&ids::namespace(SANDBOX_CLUSTER)),
+        change(&ids::components(SANDBOX_CLUSTER)),
         Some(Change::Unchanged)
     );
     let secret = object(&sb, "Secret", Some("flux-system"), "flux-system");

@@ -4,12 +4,14 @@
 
 mod azure;
 mod cluster;
+mod flux;
 mod repo;
 
 pub use azure::ResourceGroupStep;
 pub use cluster::{
     ApplyObjects, FluxGitSecret, GitSecretSource, KustomizationHealth, ObjectsFn, apply_all,
 };
+pub use flux::{FLUX_MANIFESTS, FluxManifestsStep};
 pub use repo::{CommitFiles, FilesFn, RepositoryStep};
 
 use super::step::StepError;
