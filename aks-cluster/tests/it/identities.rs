@@ -124,7 +124,7 @@ async fn federated_credential_reruns_create_no_duplicates() {
 #[tokio::test]
 async fn concurrent_ensures_on_one_identity_are_serialised_while_raw_concurrent_writes_get_409() {
     let env = Env::start().await;
-    env.fake.set_fic_write_time(Duration::from_millis(100));
+    env.fake.set_fic_write_time(Duration::from_millis(300));
     let a = env
         .client
         .ensure_identity(&identity(&env, "flux-a"))
