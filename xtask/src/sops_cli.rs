@@ -7,18 +7,96 @@
 //! - age recipients (encrypt): `--age` or `SOPS_AGE_RECIPIENTS` (comma-separated).
 //! - OpenPGP: there is no gpg keyring here; `AZFLUX_SOPS_PGP_KEY_FILE` names an armored key file (public keys to
 //!   encrypt, unprotected secret keys to decrypt); `--pgp`/`SOPS_PGP_FP` pick fingerprints from it.
-//! - Azure Key Vault: `--azure-kv`/`SOPS_AZURE_KEYVAULT_URLS` parse, but the Key Vault client is not wired yet.
+//! - Azure Key Vault: `--azure-kv`/`SOPS_AZURE_KEYVAULT_URLS` and `.sops.yaml` `azure_keyvault` keys encrypt through
+//!   keyvault-sops' [`AzureKeyVaultKey`]; files' `azure_kv` entries decrypt through it (after age and PGP, as sops
+//!   tries them). The credential comes from the environment chain ([`crate::credentials::from_env`]: client
+//!   secret, workload identity, managed identity, Azure CLI); the token scope from the vault's 401 challenge.
+//!   `AZURE_CLOUD_NAME` picks a sovereign cloud. Tests run the commands in-process against the fake cloud with
+//!   [`run_with`] and an [`AzureContext`].
 //! - `.sops.yaml`: `--config`, `SOPS_CONFIG`, else found walking up from the working directory (as sops does).
 
+use azflux_core::Cloud;
+use azflux_core::http::HttpPipelineOptions;
+use azure_core::http::ClientOptions;
 use clap::{Args, Parser, Subcommand};
 use keyvault_sops::rules::{self, AzureKeyRef, Config, RuleKeyGroup};
 use keyvault_sops::{
-    AgeKey, DecryptOptions, EncryptOptions, Error, Format, KeyEntry, KeyGroupKeys, MasterKey,
-    PgpKey, Selector, SopsFile, Tree, Value, parse_path,
+    AgeKey, AzureKeyVaultKey, DecryptOptions, EncryptOptions, Error, Format, KeyEntry,
+    KeyGroupKeys, KeyVaultClient, MasterKey, Metadata, PgpKey, Selector, SopsFile, Tree, Value,
+    parse_path,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// An environment lookup (`std::env::var` in the process, a map in tests).
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where the Azure Key Vault keys send their requests, and where their credential comes from.
+#[derive(Clone)]
+pub struct AzureContext {
+    /// The cloud (Key Vault host suffixes).
+    pub cloud: Cloud,
+    /// Transport, retries and clock of the Key Vault requests.
+    pub http: HttpPipelineOptions,
+    /// Transport of the credential chain.
+    pub client_options: ClientOptions,
+    /// The environment the credential chain reads (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, …).
+    pub env: EnvLookup,
+}
+
+impl std::fmt::Debug for AzureContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzureContext")
+            .field("cloud", &self.cloud.name)
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AzureContext {
+    /// The real process: its environment, the public cloud (or `AZURE_CLOUD_NAME`), default transport.
+    pub fn from_process() -> Self {
+        let cloud = std::env::var("AZURE_CLOUD_NAME")
+            .ok()
+            .and_then(|n| Cloud::by_name(&n))
+            .unwrap_or_default();
+        Self {
+            cloud,
+            http: HttpPipelineOptions::default(),
+            client_options: ClientOptions::default(),
+            env: Arc::new(|n| std::env::var(n).ok()),
+        }
+    }
+}
+
+struct AzureState {
+    ctx: AzureContext,
+    client: OnceLock<Result<KeyVaultClient, String>>,
+}
+
+tokio::task_local! {
+    static AZURE: Arc<AzureState>;
+}
+
+/// The Key Vault client of this run (built once, on first use).
+fn kv_client() -> Result<KeyVaultClient, String> {
+    AZURE
+        .try_with(|state| {
+            state
+                .client
+                .get_or_init(|| {
+                    let env = state.ctx.env.clone();
+                    crate::credentials::from_env(&move |n| env(n), state.ctx.client_options.clone())
+                        .map(|(credential, _kind)| {
+                            KeyVaultClient::new(&state.ctx.cloud, credential, &state.ctx.http)
+                        })
+                        .map_err(|e| format!("no Azure credential for Key Vault: {e:#}"))
+                })
+                .clone()
+        })
+        .map_err(|_| "the Azure context is not set (internal error)".to_string())?
+}
 
 /// sops' exit codes (`cmd/sops/codes/codes.go`).
 pub mod codes {
@@ -285,12 +363,35 @@ pub fn main(args: Vec<String>) -> ExitCode {
             return ExitCode::from(codes::ERROR_GENERIC);
         }
     };
-    match rt.block_on(run(cli)) {
+    match rt.block_on(in_context(cli, AzureContext::from_process())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("{}", f.msg);
             ExitCode::from(f.code)
         }
+    }
+}
+
+async fn in_context(cli: Cli, azure: AzureContext) -> R<()> {
+    let state = Arc::new(AzureState {
+        ctx: azure,
+        client: OnceLock::new(),
+    });
+    AZURE.scope(state, run(cli)).await
+}
+
+/// Runs `cargo xtask sops ARGS` in-process with `azure` for the Key Vault keys (tests use the fake cloud).
+/// Returns sops' exit code and the error message (empty on success). Output still goes to stdout or the
+/// `--output`/`-i` file; the other key sources (age, PGP, `.sops.yaml`) come from the process as usual.
+pub async fn run_with(args: Vec<String>, azure: AzureContext) -> (u8, String) {
+    let argv = std::iter::once("cargo xtask sops".to_string()).chain(args);
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => return (codes::ERROR_GENERIC, e.to_string()),
+    };
+    match in_context(cli, azure).await {
+        Ok(()) => (0, String::new()),
+        Err(f) => (f.code, f.msg),
     }
 }
 
@@ -473,17 +574,59 @@ fn pgp_keys(fps: &[String]) -> R<Vec<Arc<dyn MasterKey>>> {
     Ok(out)
 }
 
+/// The only place the CLI builds Azure Key Vault master keys (from flags, `.sops.yaml` or file entries).
 fn azure_keys(refs: &[AzureKeyRef]) -> R<Vec<Arc<dyn MasterKey>>> {
-    match refs.first() {
-        None => Ok(Vec::new()),
-        Some(r) => Err(fail(
-            codes::NO_ENCRYPTION_KEY_FOUND,
-            format!(
-                "Azure Key Vault key {}/keys/{}: the Key Vault client is not available yet in azflux (issue #7); use an age key meanwhile",
-                r.vault_url, r.name
-            ),
-        )),
+    if refs.is_empty() {
+        return Ok(Vec::new());
     }
+    let client = kv_client().map_err(|e| fail(codes::NO_ENCRYPTION_KEY_FOUND, e))?;
+    refs.iter()
+        .map(|r| {
+            AzureKeyVaultKey::new(client.clone(), r)
+                .map(|k| Arc::new(k) as Arc<dyn MasterKey>)
+                .map_err(|e| fail(codes::NO_ENCRYPTION_KEY_FOUND, e.to_string()))
+        })
+        .collect()
+}
+
+/// Key Vault keys for the file's `azure_kv` entries (tried after age and PGP). Entries that cannot be used
+/// (no credential, not a Key Vault URL) are left out: the data-key error then lists them.
+fn azure_entry_keys(tree: &Tree) -> Vec<Arc<dyn MasterKey>> {
+    let Some(meta) = tree
+        .documents
+        .first()
+        .and_then(|d| keyvault_sops::tree::get(d, "sops"))
+        .and_then(|b| Metadata::from_value(b).ok())
+    else {
+        return Vec::new();
+    };
+    let entries: Vec<_> = meta
+        .entries()
+        .filter_map(|e| match e {
+            KeyEntry::AzureKv(a) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    if entries.is_empty() {
+        return Vec::new();
+    }
+    let client = match kv_client() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warning: the file's azure_kv keys cannot be used: {e}");
+            return Vec::new();
+        }
+    };
+    entries
+        .iter()
+        .filter_map(|e| match AzureKeyVaultKey::from_entry(client.clone(), e) {
+            Ok(k) => Some(Arc::new(k) as Arc<dyn MasterKey>),
+            Err(err) => {
+                eprintln!("warning: {err}");
+                None
+            }
+        })
+        .collect()
 }
 
 fn group_keys(g: &RuleKeyGroup) -> R<KeyGroupKeys> {
@@ -652,7 +795,8 @@ async fn open(c: &Common, file: &Path, input: Format) -> R<SopsFile> {
             format!("Error unmarshalling file: {e}"),
         )
     })?;
-    let keys = decryption_keys()?;
+    let mut keys = decryption_keys()?;
+    keys.extend(azure_entry_keys(&tree));
     keyvault_sops::decrypt(
         tree,
         &keys,

@@ -10,6 +10,10 @@
 //!   `sops` block (only files in the layout this crate writes: sops 3.10+).
 //! - `no-mac`: the file without a MAC is rejected, and opens with `ignore_mac`.
 //! - `.sops.yaml` files parse as creation rules.
+//! - `azure_kv` (the synthetic files in `sops/synthetic-azure-kv/`): the fake Key Vault is loaded with the
+//!   fixture's RSA test key (the private key PEM is read in place, never copied), its GetKey public key must be
+//!   the fixture's JWK, and each file must decrypt through its `azure_kv` entry alone — keyvault-sops'
+//!   `AzureKeyVaultKey` calling the Key Vault `decrypt` operation (challenge, token) — to the expected data key.
 
 use super::SuiteReport;
 use anyhow::Context as _;
@@ -193,6 +197,110 @@ async fn age_mock(root: &Path) -> Result<(), String> {
     }
 }
 
+/// The synthetic azure_kv files decrypt through their `azure_kv` entry against the Key Vault fake.
+async fn azure_kv(root: &Path, report: &mut SuiteReport) {
+    use azflux_core::fake::FakeCloud;
+    use keyvault_sops::fake::FakeKeyVault;
+    use keyvault_sops::{AzureKeyVaultKey, KeyEntry, KeyVaultClient, Metadata};
+    let dir = root.join("synthetic-azure-kv");
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).map_err(|e| format!("reading {name}: {e}"))
+    };
+    let setup = async {
+        let pem = read("mock_keyvault_rsa2048_private.pem")?;
+        let expected: serde_json::Value =
+            serde_json::from_str(&read("expected.json")?).map_err(|e| e.to_string())?;
+        let getkey: serde_json::Value =
+            serde_json::from_str(&read("mock_keyvault_getkey_response.json")?)
+                .map_err(|e| e.to_string())?;
+        let kid = getkey["key"]["kid"].as_str().unwrap_or_default().to_owned();
+        let (vault_url, rest) = kid
+            .split_once("/keys/")
+            .ok_or("the GetKey fixture has no kid")?;
+        let (name, version) = rest.split_once('/').ok_or("the kid has no version")?;
+        let cloud = FakeCloud::start().await;
+        let fake = FakeKeyVault::mount(&cloud).await;
+        fake.import_pem(vault_url, name, Some(version), &pem)
+            .map_err(|e| e.to_string())?;
+        let credential = cloud.credential().map_err(|e| e.to_string())?;
+        let client = KeyVaultClient::new(&cloud.cloud(), credential, &cloud.http_options());
+        // the fake holds the fixture's key: GetKey answers the fixture's public JWK
+        let bundle = client
+            .get_key(vault_url, name, version)
+            .await
+            .map_err(|e| e.to_string())?;
+        if bundle.key.n.as_deref() != getkey["key"]["n"].as_str()
+            || bundle.key.e.as_deref() != getkey["key"]["e"].as_str()
+        {
+            return Err("the fake's public key differs from the fixture's GetKey JWK".to_string());
+        }
+        Ok::<_, String>((cloud, client, expected))
+    }
+    .await;
+    let (cloud, client, expected) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            report.record("azure_kv fake vault loaded with the fixture key", Err(e));
+            return;
+        }
+    };
+    report.record("azure_kv fake vault loaded with the fixture key", Ok(()));
+    let want = expected["data_key_hex"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    for (file, format) in [
+        ("synthetic_azkv_age.enc.yaml", Format::Yaml),
+        ("synthetic_azkv_age.enc.json", Format::Json),
+    ] {
+        let before = cloud.request_count("keyvault.decrypt");
+        let outcome = async {
+            let bytes = std::fs::read(dir.join(file)).map_err(|e| e.to_string())?;
+            let tree = format.parse_encrypted(&bytes).map_err(|e| e.to_string())?;
+            let block = tree
+                .documents
+                .first()
+                .and_then(|d| tree::get(d, "sops"))
+                .ok_or("no sops block")?;
+            let meta = Metadata::from_value(block).map_err(|e| e.to_string())?;
+            let entry = meta
+                .entries()
+                .find_map(|e| match e {
+                    KeyEntry::AzureKv(a) => Some(a.clone()),
+                    _ => None,
+                })
+                .ok_or("no azure_kv entry")?;
+            if Some(entry.enc.as_str()) != expected["azure_kv_enc_b64url_nopad"].as_str() {
+                return Err("the enc field differs from expected.json".to_string());
+            }
+            // only the Key Vault key: the age entry cannot help
+            let key =
+                AzureKeyVaultKey::from_entry(client.clone(), &entry).map_err(|e| e.to_string())?;
+            let keys: Vec<Arc<dyn MasterKey>> = vec![Arc::new(key)];
+            let file = decrypt(tree, &keys, &DecryptOptions::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            if !file.mac_verified {
+                return Err("MAC not verified".into());
+            }
+            if hex(file.data_key().expose()) != want {
+                return Err(
+                    "the data key from Key Vault decrypt differs from expected.json".into(),
+                );
+            }
+            if cloud.request_count("keyvault.decrypt") == before {
+                return Err("no Key Vault decrypt request was made".into());
+            }
+            Ok(())
+        }
+        .await;
+        report.record(
+            format!("azure_kv decrypt via the Key Vault client synthetic-azure-kv/{file}"),
+            outcome,
+        );
+    }
+}
+
 /// Runs the SOPS suite.
 pub fn run(fixtures: &Path) -> anyhow::Result<SuiteReport> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -209,6 +317,7 @@ async fn run_async(fixtures: &Path) -> anyhow::Result<SuiteReport> {
         "age mock key (sops age/keysource_test.go) decrypts to `data`",
         age_mock(&root).await,
     );
+    azure_kv(&root, &mut report).await;
     for path in sops_files(&root) {
         let name = rel(&root, &path);
         let Ok(bytes) = std::fs::read(&path) else {

@@ -213,21 +213,174 @@ fn mac_and_parameter_errors_use_sops_exit_codes() {
         &[("SOPS_AGE_KEY", &id), ("EDITOR", "true")],
     );
     assert_eq!(code(&o), 200, "{}", stderr(&o));
+    // a key URL that is not a Key Vault host: refused before any request or token
     let o = sb.sops(
         &[
             "encrypt",
             "--azure-kv",
-            "https://v.vault.azure.net/keys/k/1",
+            "https://evil.example/keys/k/1",
             "s.yaml",
         ],
         &[],
     );
     assert_eq!(code(&o), 111);
     assert!(
-        stderr(&o).contains("Key Vault client is not available yet"),
+        stderr(&o).contains("not an Azure Key Vault URL"),
         "{}",
         stderr(&o)
     );
+}
+
+mod azure_kv {
+    //! `--azure-kv` and `.sops.yaml` `azure_keyvault` keys, in-process against the fake cloud's Key Vault.
+
+    use super::Sandbox;
+    use azflux_core::fake::FakeCloud;
+    use keyvault_sops::fake::FakeKeyVault;
+    use secrecy::ExposeSecret as _;
+    use std::sync::Arc;
+    use xtask::sops_cli::{AzureContext, run_with};
+
+    const VAULT: &str = "https://kv1.vault.azure.net";
+    const PLAIN: &str = "password: hunter2\nport: 5432\nhost_unencrypted: db.local\n";
+
+    fn context(cloud: &FakeCloud) -> AzureContext {
+        let sandbox = cloud.sandbox().clone();
+        let env: Vec<(String, String)> = vec![
+            ("AZURE_TENANT_ID".into(), sandbox.tenant_id.clone()),
+            ("AZURE_CLIENT_ID".into(), sandbox.client_id.clone()),
+            (
+                "AZURE_CLIENT_SECRET".into(),
+                sandbox.client_secret.expose_secret().to_owned(),
+            ),
+        ];
+        AzureContext {
+            cloud: cloud.cloud(),
+            http: cloud.http_options(),
+            client_options: cloud.client_options(),
+            env: Arc::new(move |n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())),
+        }
+    }
+
+    async fn sops(ctx: &AzureContext, args: &[&str]) -> (u8, String) {
+        run_with(args.iter().map(|s| s.to_string()).collect(), ctx.clone()).await
+    }
+
+    #[tokio::test]
+    async fn azure_kv_keys_encrypt_and_decrypt_through_the_key_vault_fake() {
+        let cloud = FakeCloud::start().await;
+        let fake = FakeKeyVault::mount(&cloud).await;
+        fake.generate_key("kv1", "sops-key", 2048).unwrap();
+        let version = fake.versions("kv1", "sops-key")[0].clone();
+        let ctx = context(&cloud);
+        let sb = Sandbox::new("azure-kv");
+        let input = sb.write("s.yaml", PLAIN);
+        let (out, plain) = (sb.path("s.enc.yaml"), sb.path("s.dec.yaml"));
+        let p = |p: &std::path::PathBuf| p.display().to_string();
+
+        // --azure-kv without a version: resolved with GetKey, written into the entry
+        let key_url = format!("{VAULT}/keys/sops-key");
+        let (code, err) = sops(
+            &ctx,
+            &[
+                "encrypt",
+                "--azure-kv",
+                &key_url,
+                "--output",
+                &p(&out),
+                &p(&input),
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        let text = sb.read("s.enc.yaml");
+        assert!(!text.contains("hunter2"));
+        assert!(text.contains("    azure_kv:\n"), "{text}");
+        assert!(
+            text.contains(&format!(
+                "          vault_url: {VAULT}\n          version: {version}\n"
+            )),
+            "{text}"
+        );
+        assert_eq!(fake.challenges(), 1);
+
+        // decrypt: the key comes from the file's azure_kv entry
+        let (code, err) = sops(&ctx, &["decrypt", "--output", &p(&plain), &p(&out)]).await;
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(sb.read("s.dec.yaml"), PLAIN);
+        assert!(cloud.request_count("keyvault.decrypt") >= 1);
+
+        // .sops.yaml azure_keyvault rules use the same client
+        let cfg = sb.write(
+            ".sops.yaml",
+            &format!("creation_rules:\n  - azure_keyvault: {VAULT}/keys/sops-key/{version}\n"),
+        );
+        let out2 = sb.path("s.rule.yaml");
+        let (code, err) = sops(
+            &ctx,
+            &[
+                "encrypt",
+                "--config",
+                &p(&cfg),
+                "--output",
+                &p(&out2),
+                &p(&input),
+            ],
+        )
+        .await;
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            sb.read("s.rule.yaml")
+                .contains(&format!("version: {version}"))
+        );
+
+        // a missing key: sops' "error encrypting the data key" code, naming the key
+        let (code, err) = sops(
+            &ctx,
+            &[
+                "encrypt",
+                "--azure-kv",
+                &format!("{VAULT}/keys/nope"),
+                "--output",
+                &p(&out2),
+                &p(&input),
+            ],
+        )
+        .await;
+        assert_eq!(code, 23, "{err}");
+        assert!(
+            err.contains("`nope` was not found in Key Vault https://kv1.vault.azure.net"),
+            "{err}"
+        );
+
+        // no data-plane role: encrypt and decrypt fail naming the vault, the key and the role to grant
+        fake.revoke("kv1", &cloud.sandbox().object_id);
+        let (code, err) = sops(&ctx, &["decrypt", "--output", &p(&plain), &p(&out)]).await;
+        assert_eq!(code, 128, "{err}");
+        assert!(
+            err.contains("Key Vault Crypto User")
+                && err.contains("sops-key")
+                && err.contains(VAULT),
+            "{err}"
+        );
+        let (code, err) = sops(
+            &ctx,
+            &[
+                "encrypt",
+                "--azure-kv",
+                &key_url,
+                "--output",
+                &p(&out2),
+                &p(&input),
+            ],
+        )
+        .await;
+        assert_eq!(code, 23, "{err}");
+        assert!(
+            err.contains("ForbiddenByRbac") && err.contains("Key Vault Crypto User"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
