@@ -7,6 +7,7 @@
 //! [`FakeCloud::mount`], which counts requests per route and applies injected faults first.
 
 pub mod arm;
+pub mod client_credential;
 pub mod entra;
 pub mod faults;
 pub mod front;
@@ -221,9 +222,10 @@ impl FakeCloud {
         )
         .await;
         self.mount(&server, "entra.instance-discovery", "GET", r"^/common/discovery/instance$", |r| {
-            let host = r.host();
+            let origin = r.origin();
+            let host = origin.split("://").nth(1).unwrap_or_default().to_owned();
             ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "tenant_discovery_endpoint": format!("https://{host}/common/v2.0/.well-known/openid-configuration"),
+                "tenant_discovery_endpoint": format!("{origin}/common/v2.0/.well-known/openid-configuration"),
                 "api-version": "1.1",
                 "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
             }))
@@ -293,22 +295,19 @@ impl FakeCloud {
         self.http_options().client_options()
     }
 
-    /// The sandbox principal's client-secret credential (azure_identity, through the routing transport),
-    /// behind a [`CachedCredential`] on the cloud's clock.
-    pub fn credential(&self) -> azure_core::Result<Arc<CachedCredential>> {
-        let options = azure_identity::ClientSecretCredentialOptions {
-            client_options: self.client_options(),
-        };
+    /// The sandbox principal's client-secret credential (through the routing transport, token expiry on the
+    /// cloud's clock), behind a [`CachedCredential`] on the same clock. Tests of azure_identity's own
+    /// credentials build them with [`FakeCloud::client_options`].
+    pub fn credential(&self) -> crate::Result<Arc<CachedCredential>> {
         let sandbox = &self.inner.sandbox;
-        let inner = azure_identity::ClientSecretCredential::new(
+        let inner = client_credential::FakeClientSecretCredential::new(
+            &self.inner.cloud,
             &sandbox.tenant_id,
-            sandbox.client_id.clone(),
-            azure_core::credentials::Secret::new(
-                secrecy::ExposeSecret::expose_secret(&sandbox.client_secret).to_owned(),
-            ),
-            Some(options),
+            &sandbox.client_id,
+            sandbox.client_secret.clone(),
+            &self.http_options(),
         )?;
-        let inner: Arc<dyn TokenCredential> = inner;
+        let inner: Arc<dyn TokenCredential> = Arc::new(inner);
         Ok(Arc::new(
             CachedCredential::new(&sandbox.tenant_id, inner).with_clock(self.clock()),
         ))

@@ -236,3 +236,27 @@ async fn cache_refreshes_before_expiry_on_the_fake_clock() {
         1
     );
 }
+
+#[tokio::test]
+async fn sandbox_credential_follows_the_fake_clock_past_expiry() {
+    let cloud = FakeCloud::start().await;
+    let credential = cloud.credential().unwrap();
+    let first = credential.get_token(&[ARM], None).await.unwrap();
+    cloud
+        .manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(2 * 3600));
+    assert!(
+        cloud
+            .entra()
+            .verify(first.token.secret(), "https://management.azure.com")
+            .is_err(),
+        "two hours later the first token has expired"
+    );
+    let second = credential.get_token(&[ARM], None).await.unwrap();
+    cloud
+        .entra()
+        .verify(second.token.secret(), "https://management.azure.com")
+        .unwrap();
+    assert_eq!(credential.token_requests(ARM), 2);
+}
