@@ -76,6 +76,34 @@ impl Cloud {
         )
     }
 
+    /// A custom cloud (Azure Stack Hub, an air-gapped cloud, a fake): its authority host and Resource Manager
+    /// endpoint (also used as the token audience); DNS suffixes default to the public cloud's — set the fields
+    /// that differ.
+    pub fn custom(
+        name: impl Into<String>,
+        authority_host: &str,
+        resource_manager: &str,
+    ) -> crate::Result<Self> {
+        let parse = |what: &str, v: &str| {
+            let url = Url::parse(v)
+                .map_err(|e| crate::Error::invalid(format!("{what} '{v}'"), e.to_string()))?;
+            if url.scheme() != "https" {
+                return Err(crate::Error::invalid(
+                    format!("{what} '{v}'"),
+                    "it must be an https:// URL",
+                ));
+            }
+            Ok(url)
+        };
+        Ok(Self {
+            name: name.into(),
+            authority_host: parse("authority host", authority_host)?,
+            resource_manager: parse("resource manager endpoint", resource_manager)?,
+            resource_manager_audience: resource_manager.to_owned(),
+            ..Self::public()
+        })
+    }
+
     /// Looks a cloud up by the names `az cloud list` uses (case-insensitive), plus `public`, `china`, `usgov`.
     pub fn by_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
@@ -243,6 +271,24 @@ mod tests {
         assert_eq!(us.event_hubs_host("ns"), "ns.servicebus.usgovcloudapi.net");
         assert_eq!(Cloud::by_name("AzureChinaCloud"), Some(cn));
         assert_eq!(Cloud::by_name("nowhere"), None);
+    }
+
+    #[test]
+    fn custom_clouds() {
+        let c = Cloud::custom(
+            "stack",
+            "https://login.stack.local/",
+            "https://management.stack.local/",
+        )
+        .unwrap();
+        assert_eq!(c.arm_scope(), "https://management.stack.local/.default");
+        assert!(
+            Cloud::custom("x", "http://login", "https://arm")
+                .unwrap_err()
+                .to_string()
+                .contains("https://")
+        );
+        assert!(Cloud::custom("x", "not a url", "https://arm").is_err());
     }
 
     #[test]
