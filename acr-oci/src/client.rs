@@ -164,7 +164,7 @@ struct CachedToken {
     expires_at: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum AuthScheme {
     /// `/v2/` answered 200: no auth.
     None,
@@ -619,9 +619,28 @@ impl AcrClient {
             }
             let resp = self.inner.pipeline.stream(&mut req).await?;
             let status = u16::from(resp.status());
-            if status == 401 && !force && auth.is_some() {
-                force = true;
-                continue;
+            if status == 401 && !force {
+                // The registry may answer `/v2/` anonymously yet challenge for repositories, or move its
+                // realm: learn the scheme from this challenge (the realm rules apply when it is used).
+                let learned = resp
+                    .headers()
+                    .get_optional_str(&"www-authenticate".into())
+                    .and_then(wire::parse_challenge)
+                    .and_then(|c| self.scheme_from(&c).ok());
+                let mut changed = false;
+                if let Some(scheme) = learned {
+                    let mut state = self.inner.state.lock().await;
+                    if state.scheme.as_ref() != Some(&scheme) {
+                        state.scheme = Some(scheme);
+                        state.access.clear();
+                        state.refresh = None;
+                        changed = true;
+                    }
+                }
+                if auth.is_some() || changed {
+                    force = true;
+                    continue;
+                }
             }
             if status == 401 {
                 let message = resp

@@ -87,6 +87,7 @@ struct Model {
     anonymous_pull: bool,
     aad_actions: Vec<String>,
     realm_override: Option<String>,
+    open_base: bool,
     tag_page_size: Option<usize>,
     blob_faults: HashMap<String, BlobFault>,
     registries: HashMap<String, Store>,
@@ -335,6 +336,12 @@ impl FakeAcr {
     /// Makes the data plane's challenge name another realm (a hostile or misconfigured registry).
     pub fn set_challenge_realm(&self, realm: Option<&str>) {
         self.model().realm_override = realm.map(str::to_owned);
+    }
+
+    /// Answers `GET /v2/` with 200 to anyone (some registries do; clients must then learn the token realm
+    /// from a repository's challenge).
+    pub fn set_open_base(&self, open: bool) {
+        self.model().open_base = open;
     }
 
     /// Pages tag lists this many at a time (with `Link` headers), as ACR does.
@@ -768,7 +775,8 @@ impl FakeAcr {
             }
             Target::UploadStart(repo) | Target::Upload(repo, _) => (Some(repo.as_str()), "push"),
         };
-        if !self.authorized(r, repo, action) {
+        let open = matches!(target, Target::Base) && self.model().open_base;
+        if !open && !self.authorized(r, repo, action) {
             let scope = repo.map(|n| format!("repository:{n}:{action}"));
             let error = r.bearer().map(|_| "insufficient_scope");
             return self.challenge(r, scope.as_deref(), error);

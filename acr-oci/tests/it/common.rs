@@ -1,46 +1,12 @@
 use acr_oci::{AcrAuth, AcrClient, AcrClientOptions, FakeAcr};
 use azflux_core::fake::FakeCloud;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use std::path::{Path, PathBuf};
 
 pub const REGISTRY: &str = "myacr.azurecr.io";
 
-/// A packaged chart: `<name>/Chart.yaml`, `values.yaml`, a template and optional padding.
+/// A packaged chart (see `acr_oci::contract::chart_archive`).
 pub fn chart_tgz(dir: &Path, name: &str, version: &str, padding: usize) -> PathBuf {
-    let path = dir.join(format!("{name}-{version}.tgz"));
-    let file = std::fs::File::create(&path).unwrap();
-    let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));
-    let mut add = |p: String, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(0);
-        h.set_cksum();
-        tar.append_data(&mut h, p, data).unwrap();
-    };
-    let chart_yaml = format!(
-        "apiVersion: v2\nname: {name}\nversion: {version}\ndescription: A test chart\ntype: application\nappVersion: \"1.16.0\"\n"
-    );
-    add(format!("{name}/Chart.yaml"), chart_yaml.as_bytes());
-    add(format!("{name}/values.yaml"), b"replicaCount: 1\n");
-    add(
-        format!("{name}/templates/configmap.yaml"),
-        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  v: {{ .Values.replicaCount | quote }}\n",
-    );
-    if padding > 0 {
-        let mut data = vec![0u8; padding];
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        for b in data.iter_mut() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *b = x as u8;
-        }
-        add(format!("{name}/files/blob.bin"), &data);
-    }
-    tar.into_inner().unwrap().finish().unwrap();
-    path
+    acr_oci::contract::chart_archive(dir, name, version, padding).unwrap()
 }
 
 pub struct Env {

@@ -385,3 +385,39 @@ async fn the_exchange_refuses_aad_tokens_for_other_audiences() {
         other => panic!("{other}"),
     }
 }
+
+#[tokio::test]
+async fn contract_suite_against_the_fake() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    acr_oci::contract::run_all(
+        &env.aad_client(REGISTRY),
+        "oci://myacr.azurecr.io/contract",
+        dir.path(),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_scheme_is_learned_from_a_repository_challenge() {
+    let env = env().await;
+    env.acr.set_open_base(true);
+    let client = env.aad_client(REGISTRY);
+    let dir = tempfile::tempdir().unwrap();
+    client
+        .push(
+            &chart_tgz(dir.path(), "late", "1.0.0", 0),
+            "oci://myacr.azurecr.io/charts",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .list_tags(&client.chart("charts/late").unwrap())
+            .await
+            .unwrap(),
+        vec!["1.0.0"]
+    );
+    assert_eq!(env.acr.exchanges(), 1);
+}

@@ -236,4 +236,81 @@ async fn real_helm_v4_and_azflux_pull_each_others_charts() {
         std::fs::read(&pulled.path).unwrap(),
         std::fs::read(&theirs).unwrap()
     );
+
+    // The same archive pushed by azflux gets Helm's layout: the same config bytes (digest), the same
+    // layer, the same media types and annotation keys; only `created` differs.
+    let mirrored = client
+        .push(
+            Path::new(&theirs),
+            &format!("oci://{}/mirror", registry.addr),
+        )
+        .await
+        .unwrap();
+    let helm_manifest = raw_manifest(&acr, &registry, "charts/theirs", "0.4.2").await;
+    let our_manifest = raw_manifest(&acr, &registry, "mirror/theirs", "0.4.2").await;
+    assert_eq!(
+        our_manifest["config"], helm_manifest["config"],
+        "config blob differs from Helm's"
+    );
+    assert_eq!(our_manifest["layers"], helm_manifest["layers"]);
+    // Helm v4 leaves the manifest's optional `mediaType` out; azflux sets it, as the OCI spec recommends.
+    assert_eq!(our_manifest["mediaType"], wire::OCI_MANIFEST);
+    assert!(
+        helm_manifest["mediaType"].is_null() || helm_manifest["mediaType"] == wire::OCI_MANIFEST
+    );
+    let keys = |m: &serde_json::Value| {
+        m["annotations"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&our_manifest), keys(&helm_manifest));
+    for key in [
+        "org.opencontainers.image.description",
+        "org.opencontainers.image.title",
+        "org.opencontainers.image.version",
+    ] {
+        assert_eq!(
+            our_manifest["annotations"][key], helm_manifest["annotations"][key],
+            "{key}"
+        );
+    }
+    assert_eq!(mirrored.layer_digest, pulled.layer_digest);
+}
+
+/// The manifest as stored, fetched with a token minted by the fake (so the check does not depend on the
+/// client under test).
+async fn raw_manifest(
+    acr: &FakeAcr,
+    registry: &LocalRegistry,
+    repository: &str,
+    tag: &str,
+) -> serde_json::Value {
+    let pipeline = azflux_core::http::HttpPipeline::new(&HttpPipelineOptions::default());
+    let url: url::Url = format!("http://{}/v2/{repository}/manifests/{tag}", registry.addr)
+        .parse()
+        .unwrap();
+    let mut req = azflux_core::http::HttpRequest::new(url, azflux_core::http::HttpMethod::Get);
+    let token = acr.mint_access_token(&registry.addr, &[(repository, &["pull"])]);
+    req.insert_header("authorization", format!("Bearer {token}"));
+    req.insert_header("accept", wire::OCI_MANIFEST);
+    let resp = pipeline.send(&mut req).await.unwrap();
+    assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+    serde_json::from_slice(&resp.body).unwrap()
+}
+
+#[tokio::test]
+async fn contract_suite_against_the_real_registry() {
+    let Some((cloud, _acr, registry)) = setup().await else {
+        return;
+    };
+    let client = AcrClient::new(&registry.addr, aad(&cloud), options()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    acr_oci::contract::run_all(
+        &client,
+        &format!("oci://{}/contract", registry.addr),
+        dir.path(),
+    )
+    .await
+    .unwrap();
 }
