@@ -373,6 +373,16 @@ impl AcrClient {
         match &self.inner.auth {
             AcrAuth::Anonymous => Ok(()),
             AcrAuth::Aad { .. } => {
+                // The access token minted from the AAD token goes to the registry: it must be one of the
+                // cloud's registries too, or a foreign registry naming a real ACR as its realm would
+                // collect that ACR's tokens.
+                let registry_host = host_of(&self.inner.registry);
+                if !self.inner.cloud.is_registry_host(registry_host) {
+                    return Err(refuse(format!(
+                        "the registry '{registry_host}' is not a registry host of cloud {} (*.{}), so tokens obtained with the AAD identity must not be sent to it",
+                        self.inner.cloud.name, self.inner.cloud.container_registry_suffix
+                    )));
+                }
                 if self.inner.cloud.is_registry_host(&host) {
                     Ok(())
                 } else {

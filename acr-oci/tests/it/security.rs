@@ -96,6 +96,23 @@ async fn aad_token_is_not_sent_to_a_registry_outside_the_cloud() {
     );
     assert_eq!(env.cloud.request_count("acr.exchange"), 0);
     assert_eq!(env.cloud.request_count("acr.token"), 0);
+
+    // A foreign registry naming a real ACR as its realm would collect that ACR's access tokens: refused.
+    env.acr
+        .set_challenge_realm(Some("https://myacr.azurecr.io/oauth2/token"));
+    let client = env.aad_client("registry.example.com");
+    let err = client
+        .list_tags(&client.chart("charts/demo").unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ForeignRealm { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the registry 'registry.example.com' is not a registry host"),
+        "{err}"
+    );
+    assert_eq!(env.cloud.request_count("acr.exchange"), 0);
+    assert_eq!(env.cloud.request_count("acr.token"), 0);
 }
 
 #[tokio::test]
