@@ -421,3 +421,39 @@ async fn the_scheme_is_learned_from_a_repository_challenge() {
     );
     assert_eq!(env.acr.exchanges(), 1);
 }
+
+#[tokio::test]
+async fn dropped_connections_and_5xx_are_retried_by_the_pipeline() {
+    let env = env().await;
+    let client = env.aad_client(REGISTRY);
+    let dir = tempfile::tempdir().unwrap();
+    let pushed = client
+        .push(
+            &chart_tgz(dir.path(), "flaky", "1.0.0", 0),
+            "oci://myacr.azurecr.io/charts",
+        )
+        .await
+        .unwrap();
+    env.cloud.faults().inject(
+        FaultMatch::path("/blobs/sha256:").method("GET"),
+        Fault::Drop,
+        1,
+    );
+    env.cloud.faults().inject(
+        FaultMatch::path("/manifests/").method("GET"),
+        Fault::server_error(503),
+        1,
+    );
+    env.cloud.faults().inject(
+        FaultMatch::path("/oauth2/token").method("POST"),
+        Fault::throttle(1),
+        1,
+    );
+    let fresh = env.aad_client(REGISTRY);
+    let pulled = fresh
+        .pull(&pushed.chart, "1.0.0", &dir.path().join("out"))
+        .await
+        .unwrap();
+    assert_eq!(pulled.layer_digest, pushed.layer_digest);
+    assert_eq!(env.cloud.faults().fired().len(), 3);
+}
