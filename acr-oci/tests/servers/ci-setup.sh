@@ -16,7 +16,10 @@ fi
 if command -v systemctl >/dev/null 2>&1; then systemctl stop docker-registry >/dev/null 2>&1 || true; fi
 _azflux_acr_venv="${AZFLUX_HELM_VENV:-/opt/azflux/helm-venv}"
 if [ ! -x "$_azflux_acr_venv/bin/python" ] || ! "$_azflux_acr_venv/bin/python" -c 'import helm_python' >/dev/null 2>&1; then
-  python3 -m venv "$_azflux_acr_venv"
+  if ! python3 -m venv "$_azflux_acr_venv" >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >/dev/null
+    python3 -m venv "$_azflux_acr_venv"
+  fi
   "$_azflux_acr_venv/bin/pip" install -q helm-python-sdk
 fi
 export AZFLUX_DOCKER_REGISTRY="$(command -v docker-registry || echo /usr/bin/docker-registry)"
