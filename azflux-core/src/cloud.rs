@@ -196,8 +196,10 @@ impl Cloud {
         format!("{namespace}.{}", self.service_bus_suffix)
     }
 
-    /// Whether `host` is a registry of this cloud (`*.azurecr.io` and the other sovereign suffixes Flux
-    /// accepts: `.cn`, `.de`, `.us`, plus this cloud's own suffix). AAD tokens are only ever sent to such hosts.
+    /// Whether `host` is a registry of this cloud: `*.<container registry suffix>` (`*.azurecr.io` in the
+    /// public cloud, `*.azurecr.cn` in China, `*.azurecr.us` in US Government, or a custom cloud's suffix).
+    /// AAD tokens of this cloud are only ever sent to such hosts. (Flux's own wider check, which accepts the
+    /// four sovereign suffixes at once, is `acr_oci::flux::check_acr_host`.)
     pub fn is_registry_host(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
         let host = host.split(':').next().unwrap_or_default();
