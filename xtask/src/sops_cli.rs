@@ -29,6 +29,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
 
+/// `cargo xtask bench sops` (routed from main.rs's `Bench` subcommand; also `cargo xtask sops bench`, hidden).
+#[path = "bench/sops.rs"]
+pub mod bench;
+
 /// An environment lookup (`std::env::var` in the process, a map in tests).
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -166,6 +170,9 @@ enum Cmd {
     Rotate(RotateArgs),
     /// Make the file's master keys those of its `.sops.yaml` rule, without re-encrypting values.
     Updatekeys(UpdateKeysArgs),
+    /// The benchmark (`cargo xtask bench sops`).
+    #[command(hide = true)]
+    Bench(bench::BenchSopsArgs),
 }
 
 #[derive(Args, Clone, Default)]
@@ -403,6 +410,13 @@ async fn run(cli: Cli) -> R<()> {
         Cmd::Set(a) => set(a).await,
         Cmd::Rotate(a) => rotate(a).await,
         Cmd::Updatekeys(a) => updatekeys(a).await,
+        Cmd::Bench(a) => {
+            let report = bench::run(&a)
+                .await
+                .map_err(|e| fail(codes::ERROR_GENERIC, format!("benchmark failed: {e:#}")))?;
+            println!("{}", bench::table(&report));
+            Ok(())
+        }
     }
 }
 
