@@ -68,6 +68,7 @@ async fn one_run(
     options.request_latency = Duration::from_millis(args.latency_ms);
     options.reconcile_delay = Duration::from_millis(args.lro_ms);
     options.system_clock = true;
+    options.cluster_create = Duration::from_millis(args.lro_ms);
     let sandbox = Sandbox::start(options).await?;
     let names: Vec<String> = (1..=n).map(|i| format!("fleet-{i:03}")).collect();
     let plan = PlanOptions {

@@ -185,6 +185,25 @@ impl FakeKube {
         )
     }
 
+    /// Adds (or re-keys) a cluster that accepts `token` — the token of a kubeconfig the AKS fake issued —
+    /// and returns a kubeconfig pointing at this server.
+    pub fn add_cluster_with_token(
+        &self,
+        name: &str,
+        context: &str,
+        token: &SecretString,
+    ) -> Kubeconfig {
+        self.lock().tokens.insert(
+            name.to_owned(),
+            secrecy::ExposeSecret::expose_secret(token).to_owned(),
+        );
+        Kubeconfig::with_token(
+            format!("{}/clusters/{name}", self.url()),
+            context.to_owned(),
+            token.clone(),
+        )
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Model> {
         self.inner
             .model

@@ -41,7 +41,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use steps::{
-    ApplyObjects, CommitFiles, FLUX_MANIFESTS, FluxGitSecret, FluxManifestsStep,
+    AksClusterStep, ApplyObjects, CommitFiles, FLUX_IDENTITY, FLUX_MANIFESTS,
+    FederatedCredentialsStep, FluxGitSecret, FluxIdentityStep, FluxManifestsStep,
     KustomizationHealth, RepositoryStep, ResourceGroupStep,
 };
 
@@ -79,6 +80,14 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Where Flux's install manifests come from.
     pub manifests: Arc<dyn flux_objects::install::ManifestSource>,
+    /// AKS clusters.
+    pub clusters: Arc<dyn aks_cluster::Clusters>,
+    /// Managed identities.
+    pub identities: Arc<dyn aks_cluster::Identities>,
+    /// Federated identity credentials.
+    pub federated: Arc<dyn aks_cluster::FederatedCredentials>,
+    /// Rewrites the kubeconfigs the AKS step fetches (the sandbox routes them to its fake API).
+    pub kube_route: Option<steps::KubeRoute>,
 }
 
 impl std::fmt::Debug for Services {
@@ -181,6 +190,37 @@ pub fn sync_options(
     Ok(o)
 }
 
+/// What kustomize does with `KustomizeConfig::add_workload_identity`'s patches, applied to the install
+/// objects: the controllers' ServiceAccounts get the identity's client and tenant id annotations, their
+/// Deployments' pods the `azure.workload.identity/use: "true"` label.
+pub fn workload_identity_patches(
+    objects: &mut [serde_json::Value],
+    controllers: &[String],
+    identity: &steps::FluxIdentity,
+) {
+    use flux_objects::core::{WI_CLIENT_ID, WI_TENANT_ID, WI_USE_LABEL};
+    for o in objects.iter_mut() {
+        let name = o
+            .pointer("/metadata/name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if !controllers.contains(&name) {
+            continue;
+        }
+        match o.get("kind").and_then(serde_json::Value::as_str) {
+            Some("ServiceAccount") => {
+                o["metadata"]["annotations"][WI_CLIENT_ID] = identity.client_id.clone().into();
+                o["metadata"]["annotations"][WI_TENANT_ID] = identity.tenant_id.clone().into();
+            }
+            Some("Deployment") => {
+                o["spec"]["template"]["metadata"]["labels"][WI_USE_LABEL] = "true".into();
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The `flux install` options of the configuration.
 pub fn install_options(config: &BootstrapConfig) -> flux_objects::install::InstallOptions {
     let mut o = flux_objects::install::InstallOptions::new(&config.flux.version);
@@ -217,6 +257,42 @@ pub fn build_plan(
             )));
         }
     }
+    // AKS: the cluster, the Flux identity, its federated credentials (clusters without a given kubeconfig).
+    let install = install_options(config);
+    let controllers = install.all_components();
+    let mut identity_steps = Vec::new();
+    for c in config.clusters.iter().filter(|c| c.kubeconfig.is_none()) {
+        let rg = ResourceGroupStep::id_for(&c.resource_group);
+        steps.push(Arc::new(AksClusterStep::new(
+            &c.name,
+            vec![rg.clone()],
+            aks_cluster::ClusterSpec::new(
+                &config.subscription_id,
+                &c.resource_group,
+                &c.name,
+                &c.location,
+            ),
+            services.clusters.clone(),
+            services.kube_route.clone(),
+        )));
+        steps.push(Arc::new(FluxIdentityStep::new(
+            &c.name,
+            vec![rg],
+            aks_cluster::IdentitySpec::new(
+                &config.subscription_id,
+                &c.resource_group,
+                format!("id-{}-flux", c.name),
+                &c.location,
+            ),
+            services.identities.clone(),
+        )));
+        steps.push(Arc::new(FederatedCredentialsStep::new(
+            &c.name,
+            controllers.clone(),
+            services.federated.clone(),
+        )));
+        identity_steps.push(FluxIdentityStep::id_for(&c.name));
+    }
     steps.push(Arc::new(RepositoryStep::ensure(
         services.git.clone(),
         repo.clone(),
@@ -241,7 +317,6 @@ pub fn build_plan(
         )),
         GitAuth::WorkloadIdentity => None,
     };
-    let install = install_options(config);
     let dirs: Vec<String> = config
         .clusters
         .iter()
@@ -282,27 +357,40 @@ pub fn build_plan(
     // Commit 2: every cluster's gotk-sync.yaml, and kustomization.yaml where there is none yet.
     let mut sync_files = Vec::new();
     for (c, dir) in config.clusters.iter().zip(&dirs) {
-        sync_files.push((dir.clone(), sync_options(config, &c.name)?));
+        sync_files.push((c.name.clone(), dir.clone(), sync_options(config, &c.name)?));
     }
+    let patched = controllers.clone();
+    let mut sync_deps = vec![ids::components_commit()];
+    sync_deps.extend(identity_steps.iter().cloned());
     let mut commit = CommitFiles::new(
         ids::sync_commit(),
         None,
-        vec![ids::components_commit()],
+        sync_deps,
         services.git.clone(),
         repo.clone(),
         &git.branch,
         "Add Flux sync manifests",
-        Arc::new(move |_ctx| {
+        Arc::new(move |ctx| {
             let mut files = std::collections::BTreeMap::new();
-            for (dir, sync) in &sync_files {
+            for (cluster, dir, sync) in &sync_files {
                 let gotk = flux_objects::gotk_sync(sync).map_err(|e| {
                     StepError::from_error(format!("{dir}/gotk-sync.yaml"), &e)
                         .todo("fix the git settings in azflux.toml")
                 })?;
                 files.insert(format!("{dir}/gotk-sync.yaml"), gotk.into_bytes());
+                let mut kustomization = flux_objects::KustomizeConfig::flux_system();
+                if let Some(id) = ctx.outputs.get(cluster, FLUX_IDENTITY) {
+                    let names: Vec<&str> = patched.iter().map(String::as_str).collect();
+                    kustomization = kustomization.add_workload_identity(
+                        &names,
+                        FLUX_NAMESPACE,
+                        &id.client_id,
+                        &id.tenant_id,
+                    );
+                }
                 files.insert(
                     format!("{dir}/kustomization.yaml"),
-                    flux_objects::bootstrap::flux_system_kustomization().into_bytes(),
+                    kustomization.to_file().into_bytes(),
                 );
             }
             Ok(files)
@@ -318,17 +406,32 @@ pub fn build_plan(
         let name = c.name.as_str();
         let sync = sync_options(config, name)?;
         let components_install = install.clone();
+        let mut components_deps = vec![FluxManifestsStep::ID.to_owned()];
+        if c.kubeconfig.is_none() {
+            components_deps.push(AksClusterStep::id_for(name));
+            components_deps.push(FluxIdentityStep::id_for(name));
+        }
+        let cluster_name = name.to_owned();
         steps.push(Arc::new(ApplyObjects::new(
             ids::components(name),
             name,
-            vec![FluxManifestsStep::ID.into()],
-            "Flux components (install manifests)",
+            components_deps,
+            "Flux components (install manifests, workload identity patches)",
             Arc::new(move |ctx| {
                 let artifacts = ctx.outputs.require("", FLUX_MANIFESTS, "Flux components")?;
-                flux_objects::install::objects(&artifacts, &components_install).map_err(|e| {
+                let mut objects = flux_objects::install::objects(&artifacts, &components_install)
+                    .map_err(|e| {
                     StepError::from_error("Flux components", &e)
                         .todo("check flux.version, flux.components and flux.components_extra")
-                })
+                })?;
+                if let Some(id) = ctx.outputs.get(&cluster_name, FLUX_IDENTITY) {
+                    workload_identity_patches(
+                        &mut objects,
+                        &components_install.all_components(),
+                        &id,
+                    );
+                }
+                Ok(objects)
             }),
         )));
         let mut sync_deps = vec![ids::components(name), ids::sync_commit()];
@@ -629,14 +732,10 @@ pub async fn real_inputs(
             ))
         }
     };
+    // Clusters with a kubeconfig are used as they are; the others are AKS clusters the plan ensures.
     let seeds = Outputs::default();
     for c in &config.clusters {
-        let Some(path) = &c.kubeconfig else {
-            return Err(Error::Setup {
-                what: format!("cluster {}", c.name),
-                why: "set cluster.kubeconfig (the AKS step that creates the cluster and its kubeconfig has not landed yet)".into(),
-            });
-        };
+        let Some(path) = &c.kubeconfig else { continue };
         let text = std::fs::read_to_string(path).map_err(|e| Error::Setup {
             what: format!("kubeconfig {}", path.display()),
             why: e.to_string(),
@@ -648,6 +747,17 @@ pub async fn real_inputs(
             })?;
         seeds.put(&c.name, keys::KUBECONFIG, kc);
     }
+    let aks = Arc::new(aks_cluster::ClustersClient::new(
+        &azflux_core::Cloud::public(),
+        credential.clone(),
+        aks_cluster::ClustersClientOptions {
+            arm: azflux_core::arm::ArmClientOptions {
+                http: http.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    ));
     Ok(RunInputs {
         services: Services {
             arm,
@@ -655,6 +765,10 @@ pub async fn real_inputs(
             git: Arc::new(git),
             clock: azflux_core::clock::system_clock(),
             manifests,
+            clusters: aks.clone(),
+            identities: aks.clone(),
+            federated: aks,
+            kube_route: None,
         },
         seeds,
         sandbox: false,

@@ -10,7 +10,7 @@ use super::fake_kube::FakeKube;
 use super::git_server::GitServer;
 use super::kube::Kubeconfig;
 use super::progress::EventSink;
-use super::step::{Outputs, keys};
+use super::step::Outputs;
 use super::summary::Summary;
 use super::{Error, PlanOptions, RunInputs, Services, run_plan};
 use anyhow::Context as _;
@@ -63,6 +63,8 @@ pub struct SandboxOptions {
     pub reconcile_delay: Duration,
     /// Run on the system clock (benchmarks) instead of the manual clock (fast; tests).
     pub system_clock: bool,
+    /// How long an AKS cluster create takes (on the clock).
+    pub cluster_create: Duration,
 }
 
 impl SandboxOptions {
@@ -73,6 +75,7 @@ impl SandboxOptions {
             request_latency: Duration::ZERO,
             reconcile_delay: Duration::from_secs(30),
             system_clock: false,
+            cluster_create: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -107,8 +110,10 @@ pub struct Sandbox {
     pub repo_url: String,
     /// The work directory.
     pub workdir: PathBuf,
+    /// The AKS fake (clusters, identities, federated credentials).
+    pub aks: aks_cluster::FakeAks,
     pat: SecretString,
-    kubeconfigs: Mutex<BTreeMap<String, Kubeconfig>>,
+    kubeconfigs: Arc<Mutex<BTreeMap<String, Kubeconfig>>>,
     services: Services,
 }
 
@@ -166,12 +171,49 @@ impl Sandbox {
             devops_git::GitCredentials::Basic(devops_git::BasicAuth::pat(pat.clone())),
             options.workdir.join("git-cache"),
         )?;
+        let aks = aks_cluster::FakeAks::mount_with(
+            &cloud,
+            aks_cluster::FakeAksOptions {
+                create_duration: options.cluster_create,
+                latency: (!options.request_latency.is_zero()).then_some(options.request_latency),
+                ..Default::default()
+            },
+        )
+        .await;
+        let aks_client = Arc::new(aks_cluster::ClustersClient::new(
+            &cloud.cloud(),
+            credential.clone(),
+            aks_cluster::ClustersClientOptions {
+                arm: ArmClientOptions {
+                    http: cloud.http_options(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        ));
+        let kubeconfigs: Arc<Mutex<BTreeMap<String, Kubeconfig>>> = Arc::default();
+        let (route_kube, route_map) = (kube.clone(), kubeconfigs.clone());
+        let route: super::steps::KubeRoute = Arc::new(move |name, issued| {
+            let routed = match &issued.token {
+                Some(token) => route_kube.add_cluster_with_token(name, &issued.context, token),
+                None => route_kube.add_cluster(name),
+            };
+            route_map
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.to_owned(), routed.clone());
+            routed
+        });
         let services = Services {
             arm,
             credential,
             git: Arc::new(host),
             clock: cloud.clock(),
             manifests: Arc::new(sandbox_manifests()?),
+            clusters: aks_client.clone(),
+            identities: aks_client.clone(),
+            federated: aks_client,
+            kube_route: Some(route),
         };
         Ok(Sandbox {
             cloud,
@@ -180,8 +222,9 @@ impl Sandbox {
             git,
             repo_url,
             workdir: options.workdir,
+            aks,
             pat,
-            kubeconfigs: Mutex::new(BTreeMap::new()),
+            kubeconfigs,
             services,
         })
     }
@@ -257,15 +300,11 @@ impl Sandbox {
             .clone()
     }
 
-    /// The inputs of a run bootstrapping `clusters`.
-    pub fn inputs(&self, clusters: &[String]) -> RunInputs {
-        let seeds = Outputs::default();
-        for c in clusters {
-            seeds.put(c, keys::KUBECONFIG, self.kubeconfig(c));
-        }
+    /// The inputs of a run bootstrapping `clusters` (the AKS step creates them and their kubeconfigs).
+    pub fn inputs(&self, _clusters: &[String]) -> RunInputs {
         RunInputs {
             services: self.services.clone(),
-            seeds,
+            seeds: Outputs::default(),
             sandbox: true,
             local_repo_dir: Some(self.repo_dir()),
         }

@@ -91,11 +91,22 @@ pub async fn apply_all(
 }
 
 fn summarize(results: &[(ObjectRef, Change)]) -> Outcome {
-    let detail = results
-        .iter()
-        .map(|(r, c)| format!("{r} {}", c.verb()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let count = |want: Change| results.iter().filter(|(_, c)| *c == want).count();
+    let detail = if results.len() > 4 {
+        format!(
+            "{} objects: {} created, {} changed, {} unchanged",
+            results.len(),
+            count(Change::Created),
+            count(Change::Changed),
+            count(Change::Unchanged)
+        )
+    } else {
+        results
+            .iter()
+            .map(|(r, c)| format!("{r} {}", c.verb()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if results.iter().all(|(_, c)| *c == Change::Unchanged) {
         Outcome::unchanged(detail)
     } else if results.iter().all(|(_, c)| *c == Change::Created) {

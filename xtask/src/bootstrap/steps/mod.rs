@@ -2,11 +2,16 @@
 //! [`ApplyObjects`] (server-side apply a set of objects to a cluster) and [`CommitFiles`] (commit files
 //! under the cluster's directory of the repository).
 
+mod aks;
 mod azure;
 mod cluster;
 mod flux;
 mod repo;
 
+pub use aks::{
+    AksClusterStep, FLUX_IDENTITY, FederatedCredentialsStep, FluxIdentity, FluxIdentityStep,
+    KubeRoute,
+};
 pub use azure::ResourceGroupStep;
 pub use cluster::{
     ApplyObjects, FluxGitSecret, GitSecretSource, KustomizationHealth, ObjectsFn, apply_all,
