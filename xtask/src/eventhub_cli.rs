@@ -416,11 +416,16 @@ impl ApplySecret for RenderSecret {
                     .stderr(std::process::Stdio::piped())
                     .spawn()
                     .map_err(|e| format!("could not run `{program}`: {e}"))?;
-                if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(yaml.expose_secret().as_bytes()).await?;
-                }
+                // A kubectl that fails early closes stdin: the write then fails with a broken pipe, but
+                // its exit status and stderr are what tell the user why, so they win over the write error.
+                let written = match child.stdin.take() {
+                    Some(mut stdin) => stdin.write_all(yaml.expose_secret().as_bytes()).await,
+                    None => Ok(()),
+                };
                 let out = child.wait_with_output().await?;
-                if !out.status.success() {
+                if out.status.success() {
+                    written?;
+                } else {
                     let err = String::from_utf8_lossy(&out.stderr);
                     return Err(format!(
                         "`{program} apply -f -` failed ({}): {}",
