@@ -46,6 +46,8 @@ pub struct BenchRow {
     pub peak_kib: Option<u64>,
     /// Whether both runs succeeded.
     pub ok: bool,
+    /// The steps of the critical path with their durations (concurrent run).
+    pub critical_steps: Vec<(String, Duration)>,
 }
 
 /// The process's peak resident set size (Linux `VmHWM`), in KiB.
@@ -62,13 +64,14 @@ async fn one_run(
     args: &BenchBootstrapArgs,
     n: usize,
     concurrency: usize,
-) -> anyhow::Result<(Sandbox, super::RunReport, Duration)> {
+) -> anyhow::Result<(Sandbox, super::RunReport, (Duration, Vec<String>))> {
     let dir = tempfile::Builder::new().prefix("azflux-bench-").tempdir()?;
     let mut options = SandboxOptions::new(dir.keep());
     options.request_latency = Duration::from_millis(args.latency_ms);
     options.reconcile_delay = Duration::from_millis(args.lro_ms);
     options.system_clock = true;
     options.cluster_create = Duration::from_millis(args.lro_ms);
+    options.poll_interval = Some(Duration::from_millis(args.lro_ms.max(20) / 4));
     let sandbox = Sandbox::start(options).await?;
     let names: Vec<String> = (1..=n).map(|i| format!("fleet-{i:03}")).collect();
     let plan = PlanOptions {
@@ -82,7 +85,7 @@ async fn one_run(
     let (report, _) = sandbox.run(&names, plan.clone(), executor, &NoSink).await?;
     let config = sandbox.config(&names);
     let built = build_plan(&config, &sandbox.secrets(), sandbox.services(), &plan)?;
-    let (critical, _) = built.critical_path(&report.durations());
+    let critical = built.critical_path(&report.durations());
     Ok((sandbox, report, critical))
 }
 
@@ -90,7 +93,15 @@ async fn one_run(
 pub async fn run(args: &BenchBootstrapArgs) -> anyhow::Result<Vec<BenchRow>> {
     let mut rows = Vec::new();
     for &n in &args.fleets {
-        let (sandbox, report, critical) = one_run(args, n, args.concurrency).await?;
+        let (sandbox, report, (critical, path)) = one_run(args, n, args.concurrency).await?;
+        let durations = report.durations();
+        let critical_steps = path
+            .into_iter()
+            .map(|id| {
+                let d = durations.get(&id).copied().unwrap_or_default();
+                (id, d)
+            })
+            .collect();
         let requests: u64 =
             sandbox.cloud.request_counts().values().sum::<u64>() + sandbox.git.requests();
         let tokens = sandbox.services().credential.token_requests_by_scope();
@@ -112,6 +123,7 @@ pub async fn run(args: &BenchBootstrapArgs) -> anyhow::Result<Vec<BenchRow>> {
             tokens,
             peak_kib: peak_rss_kib(),
             ok: ok && seq_report.succeeded(),
+            critical_steps,
         });
     }
     Ok(rows)
@@ -150,6 +162,18 @@ pub fn table(args: &BenchBootstrapArgs, rows: &[BenchRow]) -> String {
             r.peak_kib
                 .map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
             if r.ok { "yes" } else { "NO" },
+        );
+    }
+    if let Some(last) = rows.last() {
+        let _ = writeln!(
+            t,
+            "\ncritical path of the {}-cluster run: {}",
+            last.clusters,
+            last.critical_steps
+                .iter()
+                .map(|(id, d)| format!("{id} {d:.2?}"))
+                .collect::<Vec<_>>()
+                .join(" → ")
         );
     }
     t

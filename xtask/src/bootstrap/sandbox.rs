@@ -65,6 +65,20 @@ pub struct SandboxOptions {
     pub system_clock: bool,
     /// How long an AKS cluster create takes (on the clock).
     pub cluster_create: Duration,
+    /// Poll long-running operations at this interval instead of the service's `Retry-After` (benchmarks).
+    pub poll_interval: Option<Duration>,
+}
+
+fn arm_options(cloud: &FakeCloud, options: &SandboxOptions) -> ArmClientOptions {
+    let mut arm = ArmClientOptions {
+        http: cloud.http_options(),
+        ..Default::default()
+    };
+    if let Some(p) = options.poll_interval {
+        arm.poller.default_interval = p;
+        arm.poller.min_interval = p;
+    }
+    arm
 }
 
 impl SandboxOptions {
@@ -76,6 +90,7 @@ impl SandboxOptions {
             reconcile_delay: Duration::from_secs(30),
             system_clock: false,
             cluster_create: Duration::from_secs(5 * 60),
+            poll_interval: None,
         }
     }
 }
@@ -162,10 +177,7 @@ impl Sandbox {
         let arm = Arc::new(ArmClient::new(
             &cloud.cloud(),
             credential.clone(),
-            ArmClientOptions {
-                http: cloud.http_options(),
-                ..Default::default()
-            },
+            arm_options(&cloud, &options),
         ));
         let host = devops_git::PlainGitHost::with_cache_dir(
             devops_git::GitCredentials::Basic(devops_git::BasicAuth::pat(pat.clone())),
@@ -175,7 +187,21 @@ impl Sandbox {
             &cloud,
             aks_cluster::FakeAksOptions {
                 create_duration: options.cluster_create,
-                latency: (!options.request_latency.is_zero()).then_some(options.request_latency),
+                // With a poll interval set (benchmarks on the system clock), the poller's interval decides.
+                retry_after_secs: if options.poll_interval.is_some() {
+                    0
+                } else {
+                    5
+                },
+                // The latency comes from the cloud-wide Delay fault (every route, AKS's too).
+                latency: None,
+                // The cloud's Delay fault replaces a reply's own delay, so with an injected latency the
+                // federated-credential write window must not outlast the (replaced) reply delay.
+                fic_write_time: if options.request_latency.is_zero() {
+                    aks_cluster::FakeAksOptions::default().fic_write_time
+                } else {
+                    options.request_latency / 2
+                },
                 ..Default::default()
             },
         )
@@ -184,10 +210,7 @@ impl Sandbox {
             &cloud.cloud(),
             credential.clone(),
             aks_cluster::ClustersClientOptions {
-                arm: ArmClientOptions {
-                    http: cloud.http_options(),
-                    ..Default::default()
-                },
+                arm: arm_options(&cloud, &options),
                 ..Default::default()
             },
         ));

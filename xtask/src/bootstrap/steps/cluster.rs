@@ -57,37 +57,75 @@ impl ApplyObjects {
     }
 }
 
-/// Applies `objects` through `kube`: what each one did.
+/// Objects applied at the same time within one wave.
+const APPLY_CONCURRENCY: usize = 8;
+
+/// The apply wave of an object: namespaces first, then CRDs, then everything else.
+fn wave(obj: &Value) -> u8 {
+    match obj.get("kind").and_then(Value::as_str) {
+        Some("Namespace") => 0,
+        Some("CustomResourceDefinition") => 1,
+        _ => 2,
+    }
+}
+
+async fn apply_one(
+    kube: &KubeClient,
+    obj: &Value,
+    resource: &str,
+) -> StepResult<(ObjectRef, Change)> {
+    let r = ObjectRef::of(obj).map_err(|e| kube_error(resource, &e))?;
+    let current = kube
+        .get(&r)
+        .await
+        .map_err(|e| kube_error(&r.to_string(), &e))?;
+    let desired = normalize_secret(obj);
+    let change = match current {
+        Some(actual) if json_is_subset(&desired, &actual) => Change::Unchanged,
+        existing => {
+            let applied = kube
+                .apply(obj)
+                .await
+                .map_err(|e| kube_error(&r.to_string(), &e))?;
+            if applied.created || existing.is_none() {
+                Change::Created
+            } else {
+                Change::Changed
+            }
+        }
+    };
+    Ok((r, change))
+}
+
+/// Applies `objects` through `kube` — namespaces, then CRDs, then the rest, each wave a few at a time —
+/// skipping those already as desired: what each one did, in the given order.
 pub async fn apply_all(
     kube: &KubeClient,
     objects: &[Value],
     resource: &str,
 ) -> StepResult<Vec<(ObjectRef, Change)>> {
-    let mut out = Vec::new();
-    for obj in objects {
-        let r = ObjectRef::of(obj).map_err(|e| kube_error(resource, &e))?;
-        let current = kube
-            .get(&r)
-            .await
-            .map_err(|e| kube_error(&r.to_string(), &e))?;
-        let desired = normalize_secret(obj);
-        let change = match current {
-            Some(actual) if json_is_subset(&desired, &actual) => Change::Unchanged,
-            existing => {
-                let applied = kube
-                    .apply(obj)
-                    .await
-                    .map_err(|e| kube_error(&r.to_string(), &e))?;
-                if applied.created || existing.is_none() {
-                    Change::Created
-                } else {
-                    Change::Changed
-                }
-            }
-        };
-        out.push((r, change));
+    use futures::StreamExt as _;
+    let mut out: Vec<Option<(ObjectRef, Change)>> = vec![None; objects.len()];
+    for w in 0..=2u8 {
+        let batch: Vec<(usize, Value)> = objects
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| wave(o) == w)
+            .map(|(i, o)| (i, o.clone()))
+            .collect();
+        let tasks = batch.into_iter().map(|(i, o)| {
+            let (kube, resource) = (kube.clone(), resource.to_owned());
+            async move { (i, apply_one(&kube, &o, &resource).await) }
+        });
+        let results: Vec<(usize, StepResult<(ObjectRef, Change)>)> = futures::stream::iter(tasks)
+            .buffered(APPLY_CONCURRENCY)
+            .collect()
+            .await;
+        for (i, r) in results {
+            out[i] = Some(r?);
+        }
     }
-    Ok(out)
+    Ok(out.into_iter().flatten().collect())
 }
 
 fn summarize(results: &[(ObjectRef, Change)]) -> Outcome {
