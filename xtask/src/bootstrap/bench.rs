@@ -48,6 +48,10 @@ pub struct BenchRow {
     pub ok: bool,
     /// The steps of the critical path with their durations (concurrent run).
     pub critical_steps: Vec<(String, Duration)>,
+    /// The first failures, if any (step: error).
+    pub failures: Vec<String>,
+    /// What the shared ARM limiter did in the concurrent run.
+    pub arm: super::throttle::ThrottleStats,
 }
 
 /// The process's peak resident set size (Linux `VmHWM`), in KiB.
@@ -105,12 +109,26 @@ pub async fn run(args: &BenchBootstrapArgs) -> anyhow::Result<Vec<BenchRow>> {
         let requests: u64 =
             sandbox.cloud.request_counts().values().sum::<u64>() + sandbox.git.requests();
         let tokens = sandbox.services().credential.token_requests_by_scope();
+        let arm = sandbox.services().arm_throttle.stats();
         let ok = report.succeeded();
+        let mut failures: Vec<String> = report
+            .failures()
+            .iter()
+            .take(3)
+            .map(|(r, e)| format!("{}: {}", r.id, e.message))
+            .collect();
         let wall = report.wall;
         let workdir = sandbox.workdir.clone();
         drop(sandbox);
         let _ = std::fs::remove_dir_all(workdir);
         let (seq_sandbox, seq_report, _) = one_run(args, n, 1).await?;
+        failures.extend(
+            seq_report
+                .failures()
+                .iter()
+                .take(3)
+                .map(|(r, e)| format!("(one at a time) {}: {}", r.id, e.message)),
+        );
         let workdir = seq_sandbox.workdir.clone();
         drop(seq_sandbox);
         let _ = std::fs::remove_dir_all(workdir);
@@ -124,6 +142,8 @@ pub async fn run(args: &BenchBootstrapArgs) -> anyhow::Result<Vec<BenchRow>> {
             peak_kib: peak_rss_kib(),
             ok: ok && seq_report.succeeded(),
             critical_steps,
+            failures,
+            arm,
         });
     }
     Ok(rows)
@@ -139,9 +159,9 @@ pub fn table(args: &BenchBootstrapArgs, rows: &[BenchRow]) -> String {
     );
     let _ = writeln!(
         t,
-        "| clusters | wall (concurrent) | critical path | one step at a time | speed-up | requests/cluster | token requests by scope | peak RSS | ok |"
+        "| clusters | wall (concurrent) | critical path | one step at a time | speed-up | requests/cluster | token requests by scope | ARM paced / 429 | peak RSS | ok |"
     );
-    let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---|---:|---|");
+    let _ = writeln!(t, "|---:|---:|---:|---:|---:|---:|---|---:|---:|---|");
     for r in rows {
         let tokens = r
             .tokens
@@ -151,7 +171,7 @@ pub fn table(args: &BenchBootstrapArgs, rows: &[BenchRow]) -> String {
             .join(", ");
         let _ = writeln!(
             t,
-            "| {} | {:.2?} | {:.2?} | {:.2?} | {:.1}× | {:.1} | {} | {} | {} |",
+            "| {} | {:.2?} | {:.2?} | {:.2?} | {:.1}× | {:.1} | {} | {} / {} | {} | {} |",
             r.clusters,
             r.wall,
             r.critical_path,
@@ -159,10 +179,18 @@ pub fn table(args: &BenchBootstrapArgs, rows: &[BenchRow]) -> String {
             r.sequential.as_secs_f64() / r.wall.as_secs_f64().max(1e-9),
             r.requests_per_cluster,
             tokens,
+            r.arm.waits,
+            r.arm.throttled,
             r.peak_kib
                 .map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
             if r.ok { "yes" } else { "NO" },
         );
+    }
+    for r in rows.iter().filter(|r| !r.failures.is_empty()) {
+        let _ = writeln!(t, "\nfailures with {} clusters:", r.clusters);
+        for f in &r.failures {
+            let _ = writeln!(t, "  {f}");
+        }
     }
     if let Some(last) = rows.last() {
         let _ = writeln!(

@@ -168,6 +168,8 @@ pub struct ReleaseConfig {
 pub struct HelmConfig {
     /// ACR name.
     pub registry: Option<String>,
+    /// The registry's resource group (default `[azure].resource_group`).
+    pub resource_group: String,
     /// Releases.
     pub releases: Vec<ReleaseConfig>,
 }
@@ -177,6 +179,8 @@ pub struct HelmConfig {
 pub struct SopsConfig {
     /// Key Vault name.
     pub key_vault: String,
+    /// The vault's resource group (default `[azure].resource_group`).
+    pub resource_group: String,
     /// Key name.
     pub key: String,
 }
@@ -186,6 +190,8 @@ pub struct SopsConfig {
 pub struct NotificationsConfig {
     /// Event Hubs namespace.
     pub namespace: String,
+    /// The namespace's resource group (default `[azure].resource_group`).
+    pub resource_group: String,
     /// Event Hub.
     pub hub: String,
 }
@@ -296,6 +302,7 @@ struct RawFlux {
 #[serde(deny_unknown_fields)]
 struct RawHelm {
     registry: S<String>,
+    resource_group: S<String>,
     releases: S<Vec<Spanned<RawRelease>>>,
 }
 
@@ -312,6 +319,7 @@ struct RawRelease {
 #[serde(deny_unknown_fields)]
 struct RawSops {
     key_vault: S<String>,
+    resource_group: S<String>,
     key: S<String>,
 }
 
@@ -319,6 +327,7 @@ struct RawSops {
 #[serde(deny_unknown_fields)]
 struct RawNotifications {
     event_hub_namespace: S<String>,
+    resource_group: S<String>,
     event_hub: S<String>,
 }
 
@@ -633,11 +642,20 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
         }
     }
     // [helm]
-    let mut helm = HelmConfig::default();
+    let mut helm = HelmConfig {
+        resource_group: resource_group.clone(),
+        ..Default::default()
+    };
+    let or_rg = |v: &S<String>| {
+        v.as_ref()
+            .map(|r| r.get_ref().clone())
+            .unwrap_or_else(|| resource_group.clone())
+    };
     if let Some(h) = &raw.helm {
         let span = h.span();
         let h = h.get_ref();
         helm.registry = h.registry.as_ref().map(|r| r.get_ref().clone());
+        helm.resource_group = or_rg(&h.resource_group);
         if let Some(r) = &h.registry {
             let name = r.get_ref();
             if name.len() < 5 || name.len() > 50 || !name.chars().all(|c| c.is_ascii_alphanumeric())
@@ -681,6 +699,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
         let span = s.span();
         let s = s.get_ref();
         SopsConfig {
+            resource_group: or_rg(&s.resource_group),
             key_vault: c.required(&s.key_vault, span.clone(), "sops.key_vault"),
             key: c.required(&s.key, span, "sops.key"),
         }
@@ -689,6 +708,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
         let span = n.span();
         let n = n.get_ref();
         NotificationsConfig {
+            resource_group: or_rg(&n.resource_group),
             namespace: c.required(
                 &n.event_hub_namespace,
                 span.clone(),

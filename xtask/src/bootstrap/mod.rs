@@ -23,6 +23,7 @@ pub mod sandbox;
 pub mod step;
 pub mod steps;
 pub mod summary;
+pub mod throttle;
 
 pub use config::{BootstrapConfig, ClusterConfig, GitAuth, Secrets};
 pub use executor::{Executor, ExecutorOptions, FailAt, FailPoint, RunReport, StepStatus};
@@ -42,8 +43,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use steps::{
     AksClusterStep, ApplyObjects, CommitFiles, FLUX_IDENTITY, FLUX_MANIFESTS,
-    FederatedCredentialsStep, FluxGitSecret, FluxIdentityStep, FluxManifestsStep,
-    KustomizationHealth, RepositoryStep, ResourceGroupStep,
+    FederatedCredentialsStep, FluxGitSecret, FluxIdentityStep, FluxManifestsStep, FluxRoleStep,
+    KustomizationHealth, RepositoryStep, ResourceGroupStep, SopsKeyStep,
 };
 
 /// The bootstrap's errors (before the run: configuration and wiring; step failures are in the report).
@@ -88,6 +89,14 @@ pub struct Services {
     pub federated: Arc<dyn aks_cluster::FederatedCredentials>,
     /// Rewrites the kubeconfigs the AKS step fetches (the sandbox routes them to its fake API).
     pub kube_route: Option<steps::KubeRoute>,
+    /// Role assignments.
+    pub roles: Arc<dyn aks_cluster::RoleAssignments>,
+    /// Key Vault (the SOPS key).
+    pub key_vault: keyvault_sops::KeyVaultClient,
+    /// The cloud (endpoints, DNS suffixes).
+    pub cloud: azflux_core::Cloud,
+    /// The subscription's Resource Manager budget every client above shares.
+    pub arm_throttle: throttle::ArmThrottle,
 }
 
 impl std::fmt::Debug for Services {
@@ -132,6 +141,10 @@ pub mod ids {
     /// pushes once, not once per cluster).
     pub fn sync_commit() -> String {
         "repo/flux-sync".into()
+    }
+    /// `repo/flux-extras`: `.sops.yaml`, the Helm repository and releases, the notification Provider/Alert.
+    pub fn extras_commit() -> String {
+        "repo/flux-extras".into()
     }
     /// `<cluster>/flux-components`: the install objects (namespace first), server-side applied.
     pub fn components(c: &str) -> String {
@@ -221,6 +234,155 @@ pub fn workload_identity_patches(
     }
 }
 
+/// The roles the Flux identity needs on the configured resources: (step name, scope, role).
+pub fn resource_roles(config: &BootstrapConfig) -> Vec<(&'static str, String, aks_cluster::Role)> {
+    let sub = &config.subscription_id;
+    let mut out = Vec::new();
+    if let Some(s) = &config.sops {
+        out.push((
+            "key-vault-crypto-user",
+            format!(
+                "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",
+                s.resource_group, s.key_vault
+            ),
+            aks_cluster::Role::KeyVaultCryptoUser,
+        ));
+    }
+    if let Some(n) = &config.notifications {
+        out.push((
+            "event-hubs-data-sender",
+            format!(
+                "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.EventHub/namespaces/{}/eventhubs/{}",
+                n.resource_group, n.namespace, n.hub
+            ),
+            aks_cluster::Role::EventHubsDataSender,
+        ));
+    }
+    if let Some(r) = &config.helm.registry {
+        out.push((
+            "acr-pull",
+            format!(
+                "/subscriptions/{sub}/resourceGroups/{}/providers/Microsoft.ContainerRegistry/registries/{r}",
+                config.helm.resource_group
+            ),
+            aks_cluster::Role::AcrPull,
+        ));
+    }
+    out
+}
+
+/// The kustomize patch adding SOPS decryption to the flux-system Kustomization (kustomize-controller
+/// decrypts with its workload identity: no Secret).
+pub fn decryption_patch() -> flux_objects::kustomize::Patch {
+    let patch = serde_json::json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": FLUX_NAMESPACE, "namespace": FLUX_NAMESPACE},
+        "spec": {"decryption": {"provider": "sops"}},
+    });
+    flux_objects::kustomize::Patch {
+        patch: Some(flux_objects::to_yaml(&patch)),
+        path: None,
+        target: Some(flux_objects::kustomize::PatchTarget {
+            kind: Some("Kustomization".into()),
+            name: Some(FLUX_NAMESPACE.into()),
+            ..Default::default()
+        }),
+    }
+}
+
+/// `.sops.yaml` for the Key Vault key `kid`: Secrets' `data`/`stringData` in every YAML file.
+pub fn sops_rules(kid: &str) -> String {
+    format!(
+        "creation_rules:\n  - path_regex: .*\\.ya?ml$\n    encrypted_regex: ^(data|stringData)$\n    azure_keyvault: {kid}\n"
+    )
+}
+
+/// The files of the extras commit: `.sops.yaml`; per cluster `notifications/eventhub.yaml` (Provider with
+/// workload identity, Alert) and `apps/helm.yaml` (HelmRepository on ACR with `provider: azure`,
+/// HelmReleases).
+pub fn extra_files(
+    config: &BootstrapConfig,
+    cloud: &azflux_core::Cloud,
+    ctx: &StepContext,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, StepError> {
+    let mut files = std::collections::BTreeMap::new();
+    let fix = |what: &str, e: &dyn std::error::Error| {
+        StepError::from_error(what, e).todo("fix this part of azflux.toml, then run again")
+    };
+    if config.sops.is_some() {
+        let kid = ctx.outputs.require("", keys::SOPS_KEY_ID, ".sops.yaml")?;
+        files.insert(".sops.yaml".to_owned(), sops_rules(&kid).into_bytes());
+    }
+    for c in &config.clusters {
+        let dir = cluster_path(&c.name);
+        if let Some(n) = &config.notifications {
+            let wiring = eventhub_auth::ProviderWiring::workload_identity(
+                "azure-eventhub",
+                FLUX_NAMESPACE,
+                &n.hub,
+                &n.namespace,
+                None,
+            )
+            .map_err(|e| fix("notifications", &e))?;
+            let sources = ["GitRepository", "Kustomization", "HelmRelease"]
+                .iter()
+                .map(|k| flux_objects::notification::EventSource {
+                    kind: (*k).into(),
+                    name: "*".into(),
+                    ..Default::default()
+                })
+                .collect();
+            let alert = flux_objects::Alert::new_for(
+                "azure-eventhub",
+                FLUX_NAMESPACE,
+                "azure-eventhub",
+                Some("info"),
+                sources,
+            )
+            .map_err(|e| fix("notifications", &e))?;
+            let text = flux_objects::render_all(&[&wiring.provider, &alert])
+                .map_err(|e| fix("notifications", &e))?;
+            files.insert(
+                format!("{dir}/notifications/eventhub.yaml"),
+                text.into_bytes(),
+            );
+        }
+        if let Some(registry) = &config.helm.registry {
+            let host = format!("{registry}.{}", cloud.container_registry_suffix);
+            let interval = flux_objects::Duration::from_mins(10);
+            let repository = acr_oci::flux::helm_repository(
+                cloud,
+                "acr-charts",
+                FLUX_NAMESPACE,
+                &format!("oci://{host}/helm"),
+                &acr_oci::flux::RepositoryAuth::Azure,
+                interval,
+            )
+            .map_err(|e| fix("helm.registry", &e))?;
+            let mut docs: Vec<Box<dyn flux_objects::Manifest>> = vec![Box::new(repository)];
+            for r in &config.helm.releases {
+                acr_oci::VersionConstraint::parse(&r.version)
+                    .map_err(|e| fix("helm.releases.version", &e))?;
+                let chart = r.chart.rsplit('/').next().unwrap_or(&r.chart);
+                let release = flux_objects::HelmRelease::builder(&r.name, FLUX_NAMESPACE)
+                    .chart(chart)
+                    .source("HelmRepository/acr-charts")
+                    .chart_version(&r.version)
+                    .target_namespace(&r.namespace)
+                    .interval(interval)
+                    .build()
+                    .map_err(|e| fix("helm.releases", &e))?;
+                docs.push(Box::new(release));
+            }
+            let refs: Vec<&dyn flux_objects::Manifest> = docs.iter().map(|d| d.as_ref()).collect();
+            let text = flux_objects::render_all(&refs).map_err(|e| fix("helm", &e))?;
+            files.insert(format!("{dir}/apps/helm.yaml"), text.into_bytes());
+        }
+    }
+    Ok(files)
+}
+
 /// The `flux install` options of the configuration.
 pub fn install_options(config: &BootstrapConfig) -> flux_objects::install::InstallOptions {
     let mut o = flux_objects::install::InstallOptions::new(&config.flux.version);
@@ -292,6 +454,26 @@ pub fn build_plan(
             services.federated.clone(),
         )));
         identity_steps.push(FluxIdentityStep::id_for(&c.name));
+        for (what, scope, role) in resource_roles(config) {
+            steps.push(Arc::new(FluxRoleStep::new(
+                &c.name,
+                what,
+                &scope,
+                role,
+                services.arm.clone(),
+                services.roles.clone(),
+            )));
+        }
+    }
+    if let Some(sops) = &config.sops {
+        steps.push(Arc::new(SopsKeyStep::new(
+            services.key_vault.clone(),
+            &format!(
+                "https://{}.{}",
+                sops.key_vault, services.cloud.key_vault_suffix
+            ),
+            &sops.key,
+        )));
     }
     steps.push(Arc::new(RepositoryStep::ensure(
         services.git.clone(),
@@ -360,6 +542,7 @@ pub fn build_plan(
         sync_files.push((c.name.clone(), dir.clone(), sync_options(config, &c.name)?));
     }
     let patched = controllers.clone();
+    let decrypt = config.sops.is_some();
     let mut sync_deps = vec![ids::components_commit()];
     sync_deps.extend(identity_steps.iter().cloned());
     let mut commit = CommitFiles::new(
@@ -379,6 +562,9 @@ pub fn build_plan(
                 })?;
                 files.insert(format!("{dir}/gotk-sync.yaml"), gotk.into_bytes());
                 let mut kustomization = flux_objects::KustomizeConfig::flux_system();
+                if decrypt {
+                    kustomization.patches.push(decryption_patch());
+                }
                 if let Some(id) = ctx.outputs.get(cluster, FLUX_IDENTITY) {
                     let names: Vec<&str> = patched.iter().map(String::as_str).collect();
                     kustomization = kustomization.add_workload_identity(
@@ -447,6 +633,7 @@ pub fn build_plan(
             sync_deps.push(ids::git_secret(name));
         }
         let objects_sync = sync.clone();
+        let decrypt_applied = config.sops.is_some();
         steps.push(Arc::new(ApplyObjects::new(
             ids::sync_objects(name),
             name,
@@ -457,10 +644,11 @@ pub fn build_plan(
                     StepError::from_error("gotk-sync objects", &e)
                         .todo("fix the git settings in azflux.toml")
                 })?;
-                Ok(vec![
-                    flux_objects::object::Manifest::to_json(&g),
-                    flux_objects::object::Manifest::to_json(&k),
-                ])
+                let mut k = flux_objects::object::Manifest::to_json(&k);
+                if decrypt_applied {
+                    k["spec"]["decryption"] = serde_json::json!({"provider": "sops"});
+                }
+                Ok(vec![flux_objects::object::Manifest::to_json(&g), k])
             }),
         )));
         steps.push(Arc::new(KustomizationHealth::new(
@@ -473,11 +661,31 @@ pub fn build_plan(
             options.health_timeout,
         )));
     }
+    let mut commits = vec![ids::components_commit(), ids::sync_commit()];
+    if config.sops.is_some() || config.notifications.is_some() || config.helm.registry.is_some() {
+        let mut deps = vec![ids::sync_commit()];
+        if config.sops.is_some() {
+            deps.push(SopsKeyStep::ID.into());
+        }
+        let extras_config = config.clone();
+        let cloud = services.cloud.clone();
+        steps.push(Arc::new(CommitFiles::new(
+            ids::extras_commit(),
+            None,
+            deps,
+            services.git.clone(),
+            repo.clone(),
+            &git.branch,
+            "Add SOPS rules, Helm releases and notifications",
+            Arc::new(move |ctx| extra_files(&extras_config, &cloud, ctx)),
+        )));
+        commits.push(ids::extras_commit());
+    }
     steps.push(Arc::new(RepositoryStep::revision(
         services.git.clone(),
         repo,
         &git.branch,
-        vec![ids::components_commit(), ids::sync_commit()],
+        commits,
     )));
     Ok(Plan::new(steps)?)
 }
@@ -670,7 +878,14 @@ pub async fn real_inputs(
     secrets: &Secrets,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<RunInputs, Error> {
-    let http = azflux_core::http::HttpPipelineOptions::default();
+    let cloud = azflux_core::Cloud::public();
+    let (http, arm_throttle) = throttle::ArmThrottle::wrap_options(
+        azflux_core::http::HttpPipelineOptions::default(),
+        cloud
+            .resource_manager
+            .host_str()
+            .unwrap_or("management.azure.com"),
+    );
     let (credential, _) =
         crate::credentials::from_env(env, http.client_options()).map_err(|e| Error::Setup {
             what: "the Azure credential".into(),
@@ -761,14 +976,22 @@ pub async fn real_inputs(
     Ok(RunInputs {
         services: Services {
             arm,
-            credential,
+            credential: credential.clone(),
             git: Arc::new(git),
             clock: azflux_core::clock::system_clock(),
             manifests,
             clusters: aks.clone(),
             identities: aks.clone(),
-            federated: aks,
+            federated: aks.clone(),
             kube_route: None,
+            roles: aks,
+            key_vault: keyvault_sops::KeyVaultClient::new(
+                &azflux_core::Cloud::public(),
+                credential.clone(),
+                &http,
+            ),
+            cloud,
+            arm_throttle,
         },
         seeds,
         sandbox: false,

@@ -28,6 +28,10 @@ use std::time::Duration;
 pub const SANDBOX_CLUSTER: &str = "sandbox";
 /// The sandbox resource group.
 pub const SANDBOX_RESOURCE_GROUP: &str = "rg-flux-sandbox";
+/// The sandbox's ACR name (HelmRepository, AcrPull).
+pub const SANDBOX_REGISTRY: &str = "azfluxsandbox";
+/// The sandbox's Key Vault (the SOPS key).
+pub const SANDBOX_KEY_VAULT: &str = "kv-flux-sandbox";
 /// The repository path on the sandbox git server.
 pub const SANDBOX_REPO: &str = "azflux-sandbox/flux/_git/fleet-infra";
 
@@ -69,9 +73,12 @@ pub struct SandboxOptions {
     pub poll_interval: Option<Duration>,
 }
 
-fn arm_options(cloud: &FakeCloud, options: &SandboxOptions) -> ArmClientOptions {
+fn arm_options(
+    http: &azflux_core::http::HttpPipelineOptions,
+    options: &SandboxOptions,
+) -> ArmClientOptions {
     let mut arm = ArmClientOptions {
-        http: cloud.http_options(),
+        http: http.clone(),
         ..Default::default()
     };
     if let Some(p) = options.poll_interval {
@@ -125,8 +132,10 @@ pub struct Sandbox {
     pub repo_url: String,
     /// The work directory.
     pub workdir: PathBuf,
-    /// The AKS fake (clusters, identities, federated credentials).
+    /// The AKS fake (clusters, identities, federated credentials, role assignments).
     pub aks: aks_cluster::FakeAks,
+    /// The Key Vault fake (the SOPS key).
+    pub key_vault: keyvault_sops::fake::FakeKeyVault,
     pat: SecretString,
     kubeconfigs: Arc<Mutex<BTreeMap<String, Kubeconfig>>>,
     services: Services,
@@ -174,10 +183,14 @@ impl Sandbox {
             _ => None,
         };
         let (credential, _) = crate::credentials::from_env(&env, cloud.client_options())?;
+        let (http, arm_throttle) = super::throttle::ArmThrottle::wrap_options(
+            cloud.http_options(),
+            "management.azure.com",
+        );
         let arm = Arc::new(ArmClient::new(
             &cloud.cloud(),
             credential.clone(),
-            arm_options(&cloud, &options),
+            arm_options(&http, &options),
         ));
         let host = devops_git::PlainGitHost::with_cache_dir(
             devops_git::GitCredentials::Basic(devops_git::BasicAuth::pat(pat.clone())),
@@ -210,7 +223,7 @@ impl Sandbox {
             &cloud.cloud(),
             credential.clone(),
             aks_cluster::ClustersClientOptions {
-                arm: arm_options(&cloud, &options),
+                arm: arm_options(&http, &options),
                 ..Default::default()
             },
         ));
@@ -227,16 +240,27 @@ impl Sandbox {
                 .insert(name.to_owned(), routed.clone());
             routed
         });
+        let key_vault = keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
+        // SOPS needs an RSA key, not a slow 4096-bit one, in the sandbox.
+        key_vault.set_generated_key_bits(Some(2048));
         let services = Services {
             arm,
-            credential,
+            credential: credential.clone(),
             git: Arc::new(host),
             clock: cloud.clock(),
             manifests: Arc::new(sandbox_manifests()?),
             clusters: aks_client.clone(),
             identities: aks_client.clone(),
-            federated: aks_client,
+            federated: aks_client.clone(),
             kube_route: Some(route),
+            roles: aks_client,
+            key_vault: keyvault_sops::KeyVaultClient::new(
+                &cloud.cloud(),
+                credential.clone(),
+                &http,
+            ),
+            cloud: cloud.cloud(),
+            arm_throttle,
         };
         Ok(Sandbox {
             cloud,
@@ -246,6 +270,7 @@ impl Sandbox {
             repo_url,
             workdir: options.workdir,
             aks,
+            key_vault,
             pat,
             kubeconfigs,
             services,
@@ -306,9 +331,26 @@ impl Sandbox {
                 components_extra: SANDBOX_EXTRAS.iter().map(|s| (*s).to_owned()).collect(),
                 manifests_dir: None,
             },
-            helm: HelmConfig::default(),
-            sops: None,
-            notifications: None,
+            helm: HelmConfig {
+                registry: Some(SANDBOX_REGISTRY.into()),
+                resource_group: SANDBOX_RESOURCE_GROUP.into(),
+                releases: vec![super::config::ReleaseConfig {
+                    name: "podinfo".into(),
+                    chart: "helm/podinfo".into(),
+                    version: "6.*".into(),
+                    namespace: "podinfo".into(),
+                }],
+            },
+            sops: Some(super::config::SopsConfig {
+                key_vault: SANDBOX_KEY_VAULT.into(),
+                resource_group: SANDBOX_RESOURCE_GROUP.into(),
+                key: "sops".into(),
+            }),
+            notifications: Some(super::config::NotificationsConfig {
+                namespace: "ehns-flux-sandbox".into(),
+                resource_group: SANDBOX_RESOURCE_GROUP.into(),
+                hub: "flux".into(),
+            }),
         }
     }
 

@@ -150,18 +150,88 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     // manifests — byte for byte what flux-objects renders, and gotk-sync.yaml in the format flux
     // bootstrap writes (own expectation, independent of the renderer).
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3);
     let config = sb.config(&one());
     let (commit, message, files) = &history[0];
-    assert_eq!(message, "Add Flux sync manifests");
+    assert_eq!(message, "Add SOPS rules, Helm releases and notifications");
+    assert_eq!(history[1].1, "Add Flux sync manifests");
     assert_eq!(
-        history[1].1,
+        history[2].1,
         format!("Add Flux {} component manifests", config.flux.version)
     );
     assert_eq!(
-        history[1].2.keys().collect::<Vec<_>>(),
+        history[2].2.keys().collect::<Vec<_>>(),
         vec!["clusters/sandbox/flux-system/gotk-components.yaml"]
     );
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        vec![
+            ".sops.yaml",
+            "clusters/sandbox/apps/helm.yaml",
+            "clusters/sandbox/flux-system/gotk-components.yaml",
+            "clusters/sandbox/flux-system/gotk-sync.yaml",
+            "clusters/sandbox/flux-system/kustomization.yaml",
+            "clusters/sandbox/notifications/eventhub.yaml",
+        ]
+    );
+    // .sops.yaml names the Key Vault key the bootstrap ensured; sops (keyvault-sops) reads it back.
+    let sops = String::from_utf8_lossy(&files[".sops.yaml"]).to_string();
+    let rules = keyvault_sops::rules::Config::parse(&sops).unwrap();
+    let rule = rules.rule_for("clusters/sandbox/apps/secret.yaml").unwrap();
+    let key = &rule.key_groups[0].azure_keyvault[0];
+    assert_eq!(key.vault_url, "https://kv-flux-sandbox.vault.azure.net");
+    assert_eq!(key.name, "sops");
+    assert_eq!(
+        vec![key.version.clone()],
+        sb.key_vault.versions("kv-flux-sandbox", "sops")
+    );
+    assert_eq!(sb.key_vault.versions("kv-flux-sandbox", "sops").len(), 1);
+    // The Helm repository on ACR with workload identity, the release, the Event Hub Provider and Alert.
+    let helm = String::from_utf8_lossy(&files["clusters/sandbox/apps/helm.yaml"]).to_string();
+    assert!(
+        helm.contains("kind: HelmRepository") && helm.contains("provider: azure"),
+        "{helm}"
+    );
+    assert!(
+        helm.contains("url: oci://azfluxsandbox.azurecr.io/helm"),
+        "{helm}"
+    );
+    assert!(
+        helm.contains("kind: HelmRelease") && helm.contains("targetNamespace: podinfo"),
+        "{helm}"
+    );
+    let events =
+        String::from_utf8_lossy(&files["clusters/sandbox/notifications/eventhub.yaml"]).to_string();
+    assert!(
+        events.contains("type: azureeventhub") && events.contains("channel: ehns-flux-sandbox"),
+        "{events}"
+    );
+    assert!(events.contains("kind: Alert"), "{events}");
+    // The Flux identity's roles on the vault, the hub and the registry.
+    let roles = sb.aks.role_assignments();
+    assert_eq!(roles.len(), 3, "{roles:#?}");
+    for (scope, role) in [
+        (
+            "/providers/Microsoft.KeyVault/vaults/kv-flux-sandbox",
+            "12338af0-0e69-4776-bea7-57ae8d297424",
+        ),
+        (
+            "/providers/Microsoft.EventHub/namespaces/ehns-flux-sandbox/eventhubs/flux",
+            "2b629674-e913-4c01-ae53-ef4638d8f975",
+        ),
+        (
+            "/providers/Microsoft.ContainerRegistry/registries/azfluxsandbox",
+            "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        ),
+    ] {
+        assert!(
+            roles.iter().any(|r| {
+                let text = r.to_string();
+                text.contains(scope) && text.contains(role)
+            }),
+            "{scope}: {roles:#?}"
+        );
+    }
     let artifacts = xtask::bootstrap::sandbox::sandbox_manifests()
         .unwrap()
         .releases[&config.flux.version]
@@ -191,11 +261,19 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     let names: Vec<&str> = controllers.iter().map(String::as_str).collect();
     let kustomization =
         String::from_utf8_lossy(&files["clusters/sandbox/flux-system/kustomization.yaml"]);
+    let mut expected_kustomization = flux_objects::KustomizeConfig::flux_system();
+    expected_kustomization
+        .patches
+        .push(xtask::bootstrap::decryption_patch());
     assert_eq!(
         kustomization,
-        flux_objects::KustomizeConfig::flux_system()
+        expected_kustomization
             .add_workload_identity(&names, "flux-system", client_id, tenant_id)
             .to_file()
+    );
+    assert!(
+        kustomization.contains("decryption:\n        provider: sops\n"),
+        "{kustomization}"
     );
     assert!(
         kustomization
@@ -227,7 +305,6 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
             .unwrap();
         assert!(controllers.iter().any(|c| c == sa), "{subject}");
     }
-    assert_eq!(files.len(), 3);
 
     // The cluster: the install objects (namespace, CRDs, controllers), the git Secret with the PAT (never committed), the sync objects, Ready at
     // the pushed revision.
@@ -320,7 +397,7 @@ async fn a_second_run_changes_nothing() {
         summary.created.is_empty() && summary.changed.is_empty(),
         "{summary:#?}"
     );
-    assert_eq!(commits(&sb.repo_dir()).len(), 2);
+    assert_eq!(commits(&sb.repo_dir()).len(), 3);
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
     assert_eq!(
         sb.cloud.request_count("kube.apply"),
@@ -403,7 +480,19 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 
 /// The end state every converged run must reach, counted in the fakes.
 fn assert_converged(sb: &Sandbox, label: &str) {
-    assert_eq!(commits(&sb.repo_dir()).len(), 2, "{label}: commits");
+    assert_eq!(commits(&sb.repo_dir()).len(), 3, "{label}: commits");
+    assert_eq!(
+        sb.aks.role_assignments().len(),
+        3,
+        "{label}: role assignments"
+    );
+    assert_eq!(
+        sb.key_vault
+            .versions(xtask::bootstrap::sandbox::SANDBOX_KEY_VAULT, "sops")
+            .len(),
+        1,
+        "{label}: key versions"
+    );
     assert_eq!(sb.groups.ids().len(), 1, "{label}: resource groups");
     // Requests answered by an injected fault never reached the fake's handler.
     let faulted_puts = sb
@@ -467,7 +556,7 @@ async fn a_run_stopped_at_any_step_converges_when_run_again() {
         .unwrap();
         plan.ids().into_iter().map(str::to_owned).collect()
     };
-    assert_eq!(plan_ids.len(), 13);
+    assert_eq!(plan_ids.len(), 18);
     for step in &plan_ids {
         for point in [FailPoint::Before, FailPoint::After] {
             let label = format!("{step} {point:?}");
@@ -659,7 +748,7 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
     // Two commits for the whole fleet.
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3);
     let head = &history[0].2;
     for n in &names {
         assert!(
@@ -692,7 +781,7 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
         .await
         .unwrap();
     assert!(again.succeeded() && s2.created.is_empty() && s2.changed.is_empty());
-    assert_eq!(commits(&sb.repo_dir()).len(), 2);
+    assert_eq!(commits(&sb.repo_dir()).len(), 3);
 }
 
 /// A `MakeWriter` collecting every log line.
@@ -820,7 +909,7 @@ fn the_binary_runs_the_sandbox_and_prints_json_events() {
     }
     let repo = Path::new(summary["repository"]["local_dir"].as_str().unwrap());
     let history = commits(repo);
-    assert_eq!(history.len(), 2);
+    assert_eq!(history.len(), 3);
     assert!(
         history[0]
             .2

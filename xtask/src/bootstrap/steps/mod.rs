@@ -5,6 +5,7 @@
 mod aks;
 mod azure;
 mod cluster;
+mod extras;
 mod flux;
 mod repo;
 
@@ -16,6 +17,7 @@ pub use azure::ResourceGroupStep;
 pub use cluster::{
     ApplyObjects, FluxGitSecret, GitSecretSource, KustomizationHealth, ObjectsFn, apply_all,
 };
+pub use extras::{FluxRoleStep, SopsKeyStep};
 pub use flux::{FLUX_MANIFESTS, FluxManifestsStep};
 pub use repo::{CommitFiles, FilesFn, RepositoryStep};
 

@@ -1,0 +1,205 @@
+//! Steps for what Flux uses in Azure: the Key Vault key SOPS encrypts with (keyvault-sops), and role
+//! assignments of the Flux identity on the resources it reads (aks-cluster).
+
+use super::aks::FLUX_IDENTITY;
+use crate::bootstrap::step::{
+    Outcome, PlanState, Planned, Step, StepContext, StepError, StepResult, keys,
+};
+use aks_cluster::{Role, RoleAssignmentSpec, RoleAssignments};
+use azflux_core::arm::ArmClient;
+use keyvault_sops::{CreateKeyOptions, KeyVaultClient};
+use std::sync::Arc;
+
+/// Ensures the Key Vault key SOPS encrypts with; publishes its id (with version) as
+/// [`keys::SOPS_KEY_ID`] (scope `""`).
+pub struct SopsKeyStep {
+    client: KeyVaultClient,
+    vault_url: String,
+    key: String,
+}
+
+impl std::fmt::Debug for SopsKeyStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SopsKeyStep")
+            .field("vault_url", &self.vault_url)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SopsKeyStep {
+    /// The step id.
+    pub const ID: &'static str = "sops/key-vault-key";
+
+    /// The key `key` in the vault at `vault_url` (`https://<name>.vault.azure.net`).
+    pub fn new(client: KeyVaultClient, vault_url: &str, key: &str) -> Self {
+        SopsKeyStep {
+            client,
+            vault_url: vault_url.trim_end_matches('/').to_owned(),
+            key: key.into(),
+        }
+    }
+
+    fn error(&self, e: &keyvault_sops::KeyVaultError) -> StepError {
+        StepError::from_error(self.resource(), e).todo(
+            "check that the vault exists and that you may create keys in it (Key Vault Crypto Officer), then run again",
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl Step for SopsKeyStep {
+    fn id(&self) -> &str {
+        Self::ID
+    }
+    fn deps(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn resource(&self) -> String {
+        format!("{}/keys/{}", self.vault_url, self.key)
+    }
+    async fn plan(&self, ctx: &StepContext) -> StepResult<Planned> {
+        match self.client.get_key(&self.vault_url, &self.key, "").await {
+            Ok(bundle) => {
+                ctx.outputs
+                    .put("", keys::SOPS_KEY_ID, bundle.key.kid.clone());
+                Ok(Planned::new(PlanState::UpToDate, bundle.key.kid))
+            }
+            Err(keyvault_sops::KeyVaultError::KeyNotFound { .. }) => {
+                Ok(Planned::new(PlanState::WouldCreate, "an RSA key for SOPS"))
+            }
+            Err(e) => Err(self.error(&e)),
+        }
+    }
+    async fn ensure(&self, ctx: &StepContext) -> StepResult<Outcome> {
+        let ensured = self
+            .client
+            .ensure_key(&self.vault_url, &self.key, &CreateKeyOptions::default())
+            .await
+            .map_err(|e| self.error(&e))?;
+        let kid = ensured.bundle.key.kid.clone();
+        ctx.outputs.put("", keys::SOPS_KEY_ID, kid.clone());
+        Ok(if ensured.created {
+            Outcome::created(kid)
+        } else {
+            Outcome::unchanged(kid)
+        })
+    }
+}
+
+/// Gives a cluster's Flux identity a role on a resource (Key Vault Crypto User on the SOPS vault, Azure
+/// Event Hubs Data Sender on the hub, AcrPull on the registry).
+pub struct FluxRoleStep {
+    id: String,
+    cluster: String,
+    scope: String,
+    role: Role,
+    arm: Arc<ArmClient>,
+    roles: Arc<dyn RoleAssignments>,
+}
+
+impl std::fmt::Debug for FluxRoleStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FluxRoleStep")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FluxRoleStep {
+    /// The step id: `<cluster>/role/<what>`.
+    pub fn id_for(cluster: &str, what: &str) -> String {
+        format!("{cluster}/role/{what}")
+    }
+
+    /// `role` on `scope` (a resource id) for `cluster`'s Flux identity; `what` names the step.
+    pub fn new(
+        cluster: &str,
+        what: &str,
+        scope: &str,
+        role: Role,
+        arm: Arc<ArmClient>,
+        roles: Arc<dyn RoleAssignments>,
+    ) -> Self {
+        FluxRoleStep {
+            id: Self::id_for(cluster, what),
+            cluster: cluster.into(),
+            scope: scope.into(),
+            role,
+            arm,
+            roles,
+        }
+    }
+
+    fn spec(&self, ctx: &StepContext) -> StepResult<RoleAssignmentSpec> {
+        let identity = ctx
+            .outputs
+            .require(&self.cluster, FLUX_IDENTITY, &self.resource())?;
+        Ok(RoleAssignmentSpec::new(
+            &self.scope,
+            identity.principal_id,
+            self.role.clone(),
+        ))
+    }
+
+    async fn exists(&self, spec: &RoleAssignmentSpec) -> StepResult<bool> {
+        let id = aks_cluster::wire::role_assignment_id(spec);
+        Ok(self
+            .arm
+            .get(&id, aks_cluster::wire::AUTHORIZATION_API_VERSION)
+            .await
+            .map_err(|e| super::azure_error(&self.resource(), &e))?
+            .is_some())
+    }
+}
+
+#[async_trait::async_trait]
+impl Step for FluxRoleStep {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn deps(&self) -> Vec<String> {
+        vec![super::FluxIdentityStep::id_for(&self.cluster)]
+    }
+    fn cluster(&self) -> Option<&str> {
+        Some(&self.cluster)
+    }
+    fn resource(&self) -> String {
+        format!(
+            "{} for the Flux identity of {} on {}",
+            self.role.display_name(),
+            self.cluster,
+            self.scope
+        )
+    }
+    async fn plan(&self, ctx: &StepContext) -> StepResult<Planned> {
+        let Ok(spec) = self.spec(ctx) else {
+            return Ok(Planned::new(PlanState::Unknown, "needs the Flux identity"));
+        };
+        Ok(if self.exists(&spec).await? {
+            Planned::new(PlanState::UpToDate, "assigned")
+        } else {
+            Planned::new(PlanState::WouldCreate, "would assign")
+        })
+    }
+    async fn ensure(&self, ctx: &StepContext) -> StepResult<Outcome> {
+        let spec = self.spec(ctx)?;
+        if self.exists(&spec).await? {
+            return Ok(Outcome::unchanged("assigned"));
+        }
+        let assigned = self
+            .roles
+            .ensure_role_assignment(&spec)
+            .await
+            .map_err(|e| {
+                StepError::from_error(self.resource(), &e).todo(
+                    "the principal running the bootstrap needs User Access Administrator (or Owner) on the scope; grant it, then run again",
+                )
+            })?;
+        Ok(if assigned.existed_under_other_name {
+            Outcome::unchanged(format!("already assigned as {}", assigned.name))
+        } else {
+            Outcome::created(format!("assignment {}", assigned.name))
+        })
+    }
+}
