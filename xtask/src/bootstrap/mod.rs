@@ -831,7 +831,8 @@ pub async fn main(args: BootstrapArgs) -> anyhow::Result<bool> {
                     let text = std::fs::read_to_string(f).with_context(|| {
                         format!("could not read the fleet file {}", f.display())
                     })?;
-                    config::parse_fleet(&f.display().to_string(), &text, None)?
+                    let base = sb.config(&[sandbox::SANDBOX_CLUSTER.to_owned()]);
+                    config::parse_fleet(&f.display().to_string(), &text, Some(&base))?
                         .into_iter()
                         .map(|c| c.name)
                         .collect()

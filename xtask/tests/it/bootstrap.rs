@@ -992,3 +992,97 @@ async fn outcome_changes_are_reported_per_step() {
     assert_eq!(secret.generation, 2);
     assert_eq!(decode(&secret.object["data"]["password"]), "rotated-pat");
 }
+
+#[test]
+fn the_binary_bootstraps_a_fleet_file_on_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        "[[cluster]]\nname = \"eu-1\"\n\n[[cluster]]\nname = \"us-1\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "bootstrap",
+            "--output",
+            "json",
+            "--concurrency",
+            "4",
+            "--fleet",
+        ])
+        .arg(&fleet)
+        .arg("--workdir")
+        .arg(dir.path().join("work"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let clusters: Vec<&str> = summary["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(clusters, ["eu-1", "us-1"]);
+    let repo = Path::new(summary["repository"]["local_dir"].as_str().unwrap());
+    let head = &commits(repo)[0].2;
+    for c in clusters {
+        assert!(
+            head.contains_key(&format!("clusters/{c}/flux-system/gotk-sync.yaml")),
+            "{c}"
+        );
+    }
+}
+
+#[test]
+fn kubeconfigs_are_parsed_and_their_secrets_redacted() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let text = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: aks\nclusters:\n- name: aks\n  cluster:\n    server: https://aks-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: {}\ncontexts:\n- name: aks\n  context:\n    cluster: aks\n    user: clusterUser\nusers:\n- name: clusterUser\n  user:\n    token: very-secret-token\n",
+        b64("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    );
+    let kc = xtask::bootstrap::kube::Kubeconfig::parse(&text, None).unwrap();
+    assert_eq!(kc.server, "https://aks-dns.hcp.westeurope.azmk8s.io:443");
+    assert_eq!(
+        kc.token.as_ref().unwrap().expose_secret(),
+        "very-secret-token"
+    );
+    assert!(
+        kc.ca_pem
+            .as_deref()
+            .unwrap()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(!format!("{kc:?}").contains("very-secret-token"));
+    let err = xtask::bootstrap::kube::Kubeconfig::parse(&text, Some("other")).unwrap_err();
+    assert!(err.to_string().contains("has no context 'other'"), "{err}");
+    let exec = text.replace(
+        "    token: very-secret-token\n",
+        "    exec:\n      command: kubelogin\n",
+    );
+    let err = xtask::bootstrap::kube::Kubeconfig::parse(&exec, None).unwrap_err();
+    assert!(err.to_string().contains("exec credential plugin"), "{err}");
+    // Object paths as the API server lays them out.
+    use xtask::bootstrap::kube::ObjectRef;
+    assert_eq!(
+        ObjectRef::new("v1", "Namespace", None, "flux-system").path(),
+        "/api/v1/namespaces/flux-system"
+    );
+    assert_eq!(
+        ObjectRef::new(
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            Some("flux-system"),
+            "allow-egress"
+        )
+        .path(),
+        "/apis/networking.k8s.io/v1/namespaces/flux-system/networkpolicies/allow-egress"
+    );
+}
