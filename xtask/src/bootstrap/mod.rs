@@ -900,27 +900,38 @@ pub async fn real_inputs(
             ..Default::default()
         },
     ));
-    let git_credentials = match config.git.auth {
-        GitAuth::TokenAuth | GitAuth::HttpsSsh => devops_git::GitCredentials::Basic(
-            devops_git::BasicAuth::pat(secrets.git_pat.clone().ok_or_else(|| Error::Setup {
-                what: "the git credential".into(),
-                why: format!("set {}", config::ENV_GIT_PAT),
-            })?),
-        ),
-        GitAuth::WorkloadIdentity => {
-            let token = azflux_core::credential::token_for(
-                credential.as_ref(),
-                devops_git::AZURE_DEVOPS_SCOPE,
-            )
-            .await
-            .map_err(|e| Error::Setup {
-                what: "the Azure DevOps token".into(),
-                why: e.to_string(),
-            })?;
-            devops_git::GitCredentials::Bearer(devops_git::BearerToken::new(
-                secrecy::SecretString::from(token.token.secret().to_owned()),
-            ))
+    let repo_url = RepoUrl::parse(&config.git.url).map_err(|e| Error::Setup {
+        what: format!("git.url {}", config.git.url),
+        why: e.to_string(),
+    })?;
+    let pat = || {
+        secrets.git_pat.clone().ok_or_else(|| Error::Setup {
+            what: "the git credential".into(),
+            why: format!("set {}", config::ENV_GIT_PAT),
+        })
+    };
+    // Azure DevOps over HTTPS: the REST host (creates the repository, pushes without git); with workload
+    // identity its pipeline fetches and refreshes the Entra token. Other hosts, and SSH: plain git.
+    let ado_https =
+        repo_url.azure_devops().is_some() && repo_url.scheme() == devops_git::Scheme::Https;
+    let git: Arc<dyn GitHost> = match config.git.auth {
+        GitAuth::TokenAuth | GitAuth::HttpsSsh if ado_https => {
+            Arc::new(devops_git::DevOpsRestHost::with_pat(&http, pat()?))
         }
+        GitAuth::WorkloadIdentity => Arc::new(devops_git::DevOpsRestHost::with_entra(
+            &http,
+            &cloud,
+            credential.clone(),
+        )),
+        GitAuth::TokenAuth | GitAuth::HttpsSsh => Arc::new(
+            devops_git::PlainGitHost::new(devops_git::GitCredentials::Basic(
+                devops_git::BasicAuth::pat(pat()?),
+            ))
+            .map_err(|e| Error::Setup {
+                what: "the git client".into(),
+                why: e.to_string(),
+            })?,
+        ),
         GitAuth::Ssh => {
             return Err(Error::Setup {
                 what: "git.auth = \"ssh\"".into(),
@@ -928,10 +939,6 @@ pub async fn real_inputs(
             });
         }
     };
-    let git = devops_git::PlainGitHost::new(git_credentials).map_err(|e| Error::Setup {
-        what: "the git client".into(),
-        why: e.to_string(),
-    })?;
     let manifests: Arc<dyn flux_objects::install::ManifestSource> = match &config.flux.manifests_dir
     {
         Some(dir) => Arc::new(flux_objects::install::fetch::LocalDirSource::new(
@@ -978,7 +985,7 @@ pub async fn real_inputs(
         services: Services {
             arm,
             credential: credential.clone(),
-            git: Arc::new(git),
+            git,
             clock: azflux_core::clock::system_clock(),
             manifests,
             clusters: aks.clone(),

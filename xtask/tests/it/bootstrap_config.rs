@@ -167,3 +167,114 @@ fn fleet_files_take_defaults_from_the_configuration() {
     .unwrap_err();
     assert_eq!(err.problems[0].line, 3, "{err}");
 }
+
+#[tokio::test]
+async fn a_real_configuration_composes_the_whole_plan_without_touching_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = |k: &str| match k {
+        "AZURE_TENANT_ID" => Some("72f988bf-0000-4000-8000-00000000a2f1".to_owned()),
+        "AZURE_CLIENT_ID" => Some("11111111-0000-4000-8000-00000000c1d1".to_owned()),
+        "AZURE_CLIENT_SECRET" => Some("not-used".to_owned()),
+        "AZFLUX_GIT_PAT" => Some("a-pat".to_owned()),
+        "HOME" => Some(dir.path().display().to_string()),
+        _ => None,
+    };
+    let secrets = Secrets::from_env(&env);
+    // Without a kubeconfig the cluster is an AKS cluster the plan ensures.
+    let managed = GOOD.replace("kubeconfig = \"aks.kubeconfig\"\n", "");
+    let config = parse("azflux.toml", &managed, &secrets).unwrap();
+    let inputs = xtask::bootstrap::real_inputs(&config, &secrets, &env)
+        .await
+        .unwrap();
+    let plan = xtask::bootstrap::build_plan(
+        &config,
+        &secrets,
+        &inputs.services,
+        &xtask::bootstrap::PlanOptions::default(),
+    )
+    .unwrap();
+    let ids = plan.ids();
+    for id in [
+        "resource-group/rg-flux",
+        "aks-flux/aks-cluster",
+        "aks-flux/flux-identity",
+        "aks-flux/federated-credentials",
+        "aks-flux/role/key-vault-crypto-user",
+        "aks-flux/role/event-hubs-data-sender",
+        "aks-flux/role/acr-pull",
+        "sops/key-vault-key",
+        "flux-manifests",
+        "repository",
+        "repo/flux-components",
+        "repo/flux-sync",
+        "repo/flux-extras",
+        "aks-flux/flux-components",
+        "aks-flux/flux-git-secret",
+        "aks-flux/flux-sync-objects",
+        "repository/revision",
+        "aks-flux/flux-health",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    assert_eq!(ids.len(), 18);
+    let critical = plan.transitive_dependants("aks-flux/aks-cluster");
+    assert!(critical.contains("aks-flux/flux-health"));
+    assert!(critical.contains("aks-flux/federated-credentials"));
+
+    // With a kubeconfig, the cluster is used as it is: no AKS or identity steps.
+    let kubeconfig = dir.path().join("aks.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n",
+    )
+    .unwrap();
+    let given = GOOD.replace("aks.kubeconfig", &kubeconfig.display().to_string());
+    let config = parse("azflux.toml", &given, &secrets).unwrap();
+    let inputs = xtask::bootstrap::real_inputs(&config, &secrets, &env)
+        .await
+        .unwrap();
+    let plan = xtask::bootstrap::build_plan(
+        &config,
+        &secrets,
+        &inputs.services,
+        &xtask::bootstrap::PlanOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        !plan
+            .ids()
+            .iter()
+            .any(|id| id.contains("aks-cluster") || id.contains("role/"))
+    );
+    assert!(
+        inputs
+            .seeds
+            .get("aks-flux", xtask::bootstrap::keys::KUBECONFIG)
+            .is_some()
+    );
+}
+
+#[test]
+fn the_binary_lists_every_configuration_problem_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("azflux.toml");
+    std::fs::write(&file, "[azure]\nlocation = \"westeurope\"\n[git]\nurl = \"ftp://example.com/x\"\npat = \"s3cr3t\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["bootstrap", "--dry-run", "--config"])
+        .arg(&file)
+        .env_remove("AZFLUX_GIT_PAT")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "azflux.toml:1: azure.subscription: is required",
+        "azflux.toml:1: azure.resource_group: is required",
+        "cluster: the [cluster] section is required",
+        "azflux.toml:4: git.url:",
+        "azflux.toml:5: git.pat: secrets are never read from the configuration file",
+    ] {
+        assert!(stderr.contains(needle), "{needle}\n{stderr}");
+    }
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+}
