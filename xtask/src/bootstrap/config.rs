@@ -1,6 +1,7 @@
 //! `azflux.toml`: the bootstrap configuration, validated up front with every problem reported at once,
 //! each with its line. Secrets are never read from the file: they come from the environment
-//! (`AZFLUX_GIT_PAT`, and the Azure credential chain's `AZURE_CLIENT_SECRET`…).
+//! (`AZFLUX_GIT_PAT`, and the Azure credential chain's `AZURE_TENANT_ID`/`AZURE_CLIENT_ID`/
+//! `AZURE_CLIENT_SECRET` or `AZURE_FEDERATED_TOKEN_FILE`…).
 //!
 //! ```toml
 //! [azure]
@@ -9,33 +10,41 @@
 //! location = "westeurope"
 //!
 //! [cluster]
-//! name = "aks-flux"
-//! kubeconfig = "~/.kube/config"   # until the AKS step lands: where the cluster-side steps connect
+//! name = "aks-flux"                # the AKS cluster the plan ensures, and clusters/<name> in the repo
+//! # kubeconfig = "aks.kubeconfig"  # use an existing cluster as it is (no AKS, identity or role steps)
+//! # context = "aks-flux"
 //!
 //! [git]
 //! url = "https://dev.azure.com/my-org/my-project/_git/fleet-infra"
 //! branch = "main"
 //! auth = "token-auth"   # token-auth | https-ssh | ssh | workload-identity
+//! # ssh_hostname = "ssh.dev.azure.com"
+//! # interval = "1m"
 //!
 //! [flux]
 //! version = "v2.7.3"
 //! components_extra = ["image-reflector-controller", "image-automation-controller"]
+//! # manifests_dir = "flux-manifests/"   # an unpacked manifests.tar.gz instead of the GitHub release
 //!
 //! [helm]
-//! registry = "myregistry"           # ACR name
+//! registry = "myregistry"           # ACR name (resource_group defaults to [azure]'s)
 //! [[helm.releases]]
 //! name = "podinfo"
-//! chart = "charts/podinfo"
+//! chart = "helm/podinfo"
 //! version = "6.*"
+//! namespace = "podinfo"
 //!
 //! [sops]
-//! key_vault = "kv-flux"
+//! key_vault = "kv-flux"             # an existing vault (resource_group defaults to [azure]'s)
 //! key = "sops"
 //!
 //! [notifications]
-//! event_hub_namespace = "ehns-flux"
+//! event_hub_namespace = "ehns-flux" # an existing namespace and hub
 //! event_hub = "flux"
 //! ```
+//!
+//! A fleet file (`--fleet`) lists `[[cluster]]` tables (`name`, optional `resource_group`, `location`,
+//! `kubeconfig`, `context`) bootstrapped with the rest of this configuration.
 
 use secrecy::SecretString;
 use serde::Deserialize;

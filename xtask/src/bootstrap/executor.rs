@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-type TaskResult = (usize, Result<Result<Outcome, Planned>, StepError>, Duration);
+/// (step index, its answer, how long it ran, whether the failure was an injected crash).
+type TaskResult = (
+    usize,
+    Result<Result<Outcome, Planned>, StepError>,
+    Duration,
+    bool,
+);
 
 /// Where an injected crash happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +219,8 @@ impl Executor {
                             Ok(_) => tracing::debug!(elapsed = ?t.elapsed(), "step ended"),
                             Err(e) => tracing::warn!(error = %e, "step failed"),
                         }
-                        (i, result, t.elapsed())
+                        let crashed = result.is_err() && fail.is_some();
+                        (i, result, t.elapsed(), crashed)
                     }
                     .instrument(span),
                 );
@@ -222,7 +229,7 @@ impl Executor {
             let Some(joined) = running.join_next_with_id().await else {
                 break;
             };
-            let (i, result, elapsed) = match joined {
+            let (i, result, elapsed, injected) = match joined {
                 Ok((_, v)) => v,
                 Err(e) => {
                     let i = task_ids.get(&e.id()).copied().unwrap_or_default();
@@ -231,7 +238,7 @@ impl Executor {
                         format!("step '{}' panicked: {e}", steps[i].id()),
                         "this is a bug in azflux: report it with the log (RUST_LOG=debug)",
                     );
-                    (i, Err(err), Duration::ZERO)
+                    (i, Err(err), Duration::ZERO, false)
                 }
             };
             slot[i] = Slot::Ended;
@@ -277,7 +284,7 @@ impl Executor {
                     }
                 }
                 Err(error) => {
-                    if error.message.starts_with("injected failure") {
+                    if injected {
                         crashed = true;
                     }
                     sink.event(&Event::Failed {
