@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use steps::{
-    AksClusterStep, ApplyObjects, CommitFiles, FLUX_IDENTITY, FLUX_MANIFESTS,
+    AcrChartStep, AksClusterStep, ApplyObjects, CommitFiles, FLUX_IDENTITY, FLUX_MANIFESTS,
     FederatedCredentialsStep, FluxGitSecret, FluxIdentityStep, FluxManifestsStep, FluxRoleStep,
     KustomizationHealth, RepositoryStep, ResourceGroupStep, SopsKeyStep,
 };
@@ -97,6 +97,8 @@ pub struct Services {
     pub cloud: azflux_core::Cloud,
     /// The subscription's Resource Manager budget every client above shares.
     pub arm_throttle: throttle::ArmThrottle,
+    /// The chart registry (`helm.registry`), when one is configured.
+    pub charts: Option<Arc<dyn acr_oci::ChartRegistry>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -667,6 +669,22 @@ pub fn build_plan(
         if config.sops.is_some() {
             deps.push(SopsKeyStep::ID.into());
         }
+        if let (Some(charts), Some(registry)) = (&services.charts, &config.helm.registry) {
+            let host = format!("{registry}.{}", services.cloud.container_registry_suffix);
+            for r in &config.helm.releases {
+                let chart = acr_oci::ChartRef::new(&host, &r.chart).map_err(|e| Error::Setup {
+                    what: format!("helm.releases {}", r.name),
+                    why: e.to_string(),
+                })?;
+                steps.push(Arc::new(AcrChartStep::new(
+                    &r.name,
+                    charts.clone(),
+                    chart,
+                    &r.version,
+                )));
+                deps.push(AcrChartStep::id_for(&r.name));
+            }
+        }
         let extras_config = config.clone();
         let cloud = services.cloud.clone();
         steps.push(Arc::new(CommitFiles::new(
@@ -872,6 +890,36 @@ pub async fn main(args: BootstrapArgs) -> anyhow::Result<bool> {
     Ok(summary.ok)
 }
 
+/// The ACR client of `helm.registry` (Entra ID token exchange), if one is configured.
+pub fn chart_registry(
+    config: &BootstrapConfig,
+    cloud: &azflux_core::Cloud,
+    credential: Arc<CachedCredential>,
+    http: &azflux_core::http::HttpPipelineOptions,
+) -> Result<Option<Arc<dyn acr_oci::ChartRegistry>>, Error> {
+    let Some(registry) = &config.helm.registry else {
+        return Ok(None);
+    };
+    let host = format!("{registry}.{}", cloud.container_registry_suffix);
+    let client = acr_oci::AcrClient::new(
+        &host,
+        acr_oci::AcrAuth::Aad {
+            credential,
+            tenant_id: config.tenant_id.clone(),
+        },
+        acr_oci::AcrClientOptions {
+            http: http.clone(),
+            cloud: cloud.clone(),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| Error::Setup {
+        what: format!("helm.registry {registry}"),
+        why: e.to_string(),
+    })?;
+    Ok(Some(Arc::new(client)))
+}
+
 /// The clients for real Azure: the environment credential chain, one ARM client, plain git, and the
 /// clusters' kubeconfig files.
 pub async fn real_inputs(
@@ -998,6 +1046,7 @@ pub async fn real_inputs(
                 credential.clone(),
                 &http,
             ),
+            charts: chart_registry(config, &cloud, credential.clone(), &http)?,
             cloud,
             arm_throttle,
         },

@@ -30,6 +30,33 @@ pub const SANDBOX_CLUSTER: &str = "sandbox";
 pub const SANDBOX_RESOURCE_GROUP: &str = "rg-flux-sandbox";
 /// The sandbox's ACR name (HelmRepository, AcrPull).
 pub const SANDBOX_REGISTRY: &str = "azfluxsandbox";
+/// The chart versions in the sandbox's ACR (`helm/podinfo`).
+pub const SANDBOX_CHART_VERSIONS: &[&str] = &["6.4.0", "6.5.1", "7.0.0"];
+
+/// Puts a Helm chart manifest (Helm v4's layout) for `repository:version` in the fake ACR.
+fn seed_chart(acr: &acr_oci::FakeAcr, registry: &str, repository: &str, version: &str) {
+    let name = repository.rsplit('/').next().unwrap_or(repository);
+    let config = serde_json::json!({"apiVersion": "v2", "name": name, "version": version});
+    let config = serde_json::to_vec(&config).unwrap_or_default();
+    let layer = format!("{name}-{version}").into_bytes();
+    let (config_len, layer_len) = (config.len(), layer.len());
+    let config_digest = acr.put_blob(registry, config);
+    let layer_digest = acr.put_blob(registry, layer);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json", "digest": config_digest, "size": config_len},
+        "layers": [{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "digest": layer_digest, "size": layer_len}],
+    });
+    acr.put_raw_manifest(
+        registry,
+        repository,
+        version,
+        "application/vnd.oci.image.manifest.v1+json",
+        serde_json::to_vec(&manifest).unwrap_or_default(),
+    );
+}
+
 /// The sandbox's Key Vault (the SOPS key).
 pub const SANDBOX_KEY_VAULT: &str = "kv-flux-sandbox";
 /// The repository path on the sandbox git server.
@@ -136,6 +163,8 @@ pub struct Sandbox {
     pub aks: aks_cluster::FakeAks,
     /// The Key Vault fake (the SOPS key).
     pub key_vault: keyvault_sops::fake::FakeKeyVault,
+    /// The ACR fake (the charts).
+    pub acr: acr_oci::FakeAcr,
     pat: SecretString,
     kubeconfigs: Arc<Mutex<BTreeMap<String, Kubeconfig>>>,
     services: Services,
@@ -240,6 +269,15 @@ impl Sandbox {
                 .insert(name.to_owned(), routed.clone());
             routed
         });
+        // The sandbox's ACR already holds the charts the releases use (as a charts pipeline would push).
+        let acr = acr_oci::FakeAcr::mount(&cloud).await;
+        let registry_host = format!(
+            "{SANDBOX_REGISTRY}.{}",
+            cloud.cloud().container_registry_suffix
+        );
+        for version in SANDBOX_CHART_VERSIONS {
+            seed_chart(&acr, &registry_host, "helm/podinfo", version);
+        }
         let key_vault = keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
         // SOPS needs an RSA key, not a slow 4096-bit one, in the sandbox.
         key_vault.set_generated_key_bits(Some(2048));
@@ -261,6 +299,18 @@ impl Sandbox {
             ),
             cloud: cloud.cloud(),
             arm_throttle,
+            charts: Some(Arc::new(acr_oci::AcrClient::new(
+                &registry_host,
+                acr_oci::AcrAuth::Aad {
+                    credential: credential.clone(),
+                    tenant_id: Some(cloud.sandbox().tenant_id.clone()),
+                },
+                acr_oci::AcrClientOptions {
+                    http: http.clone(),
+                    cloud: cloud.cloud(),
+                    ..Default::default()
+                },
+            )?)),
         };
         Ok(Sandbox {
             cloud,
@@ -271,6 +321,7 @@ impl Sandbox {
             workdir: options.workdir,
             aks,
             key_vault,
+            acr,
             pat,
             kubeconfigs,
             services,

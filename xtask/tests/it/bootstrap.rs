@@ -556,7 +556,7 @@ async fn a_run_stopped_at_any_step_converges_when_run_again() {
         .unwrap();
         plan.ids().into_iter().map(str::to_owned).collect()
     };
-    assert_eq!(plan_ids.len(), 18);
+    assert_eq!(plan_ids.len(), 19);
     for step in &plan_ids {
         for point in [FailPoint::Before, FailPoint::After] {
             let label = format!("{step} {point:?}");
@@ -1085,4 +1085,44 @@ fn kubeconfigs_are_parsed_and_their_secrets_redacted() {
         .path(),
         "/apis/networking.k8s.io/v1/namespaces/flux-system/networkpolicies/allow-egress"
     );
+}
+
+#[tokio::test]
+async fn a_release_whose_chart_is_not_in_acr_stops_before_it_is_committed() {
+    let (_dir, sb) = sandbox().await;
+    let mut config = sb.config(&one());
+    config.helm.releases[0].version = "9.*".into();
+    let (report, summary) = xtask::bootstrap::run_plan(
+        &config,
+        &sb.secrets(),
+        &sb.inputs(&one()),
+        &PlanOptions::default(),
+        opts(),
+        &NoSink,
+    )
+    .await
+    .unwrap();
+    assert!(!report.succeeded());
+    let failure = &summary.failed[0];
+    assert_eq!(failure.step, "acr/chart/podinfo");
+    assert!(
+        failure
+            .resource
+            .contains("azfluxsandbox.azurecr.io/helm/podinfo"),
+        "{failure:?}"
+    );
+    assert!(failure.todo.contains("helm push"), "{failure:?}");
+    assert!(matches!(
+        report.step(&ids::extras_commit()).unwrap().status,
+        StepStatus::Skipped(_)
+    ));
+    // Everything that does not need the chart converged.
+    assert!(matches!(
+        report
+            .step(&ids::sync_objects(SANDBOX_CLUSTER))
+            .unwrap()
+            .status,
+        StepStatus::Done(_)
+    ));
+    assert_eq!(commits(&sb.repo_dir()).len(), 2);
 }

@@ -213,10 +213,11 @@ async fn a_real_configuration_composes_the_whole_plan_without_touching_the_netwo
         "aks-flux/flux-sync-objects",
         "repository/revision",
         "aks-flux/flux-health",
+        "acr/chart/podinfo",
     ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    assert_eq!(ids.len(), 18);
+    assert_eq!(ids.len(), 19);
     let critical = plan.transitive_dependants("aks-flux/aks-cluster");
     assert!(critical.contains("aks-flux/flux-health"));
     assert!(critical.contains("aks-flux/federated-credentials"));

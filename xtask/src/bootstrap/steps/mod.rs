@@ -17,7 +17,7 @@ pub use azure::ResourceGroupStep;
 pub use cluster::{
     ApplyObjects, FluxGitSecret, GitSecretSource, KustomizationHealth, ObjectsFn, apply_all,
 };
-pub use extras::{FluxRoleStep, SopsKeyStep};
+pub use extras::{AcrChartStep, FluxRoleStep, SopsKeyStep};
 pub use flux::{FLUX_MANIFESTS, FluxManifestsStep};
 pub use repo::{CommitFiles, FilesFn, RepositoryStep};
 
