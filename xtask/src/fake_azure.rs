@@ -33,6 +33,7 @@ pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::R
     aks_cluster::FakeAks::mount(&cloud).await;
     let _acr = acr_oci::FakeAcr::mount(&cloud).await;
     keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
+    mount_flux_releases(&cloud).await;
     let (addr, ca_pem, task) = cloud.serve_front(port, https).await?;
     let scheme = if https { "https" } else { "http" };
     let ca_file = match (&ca_pem, ca_dir) {
@@ -71,4 +72,58 @@ pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::R
         description,
         task,
     })
+}
+
+/// The Flux components a generated release carries (the defaults plus the image automation extras).
+const RELEASE_COMPONENTS: &[&str] = &[
+    "source-controller",
+    "kustomize-controller",
+    "helm-controller",
+    "notification-controller",
+    "image-reflector-controller",
+    "image-automation-controller",
+];
+
+/// Serves small generated Flux release artifacts where the flux CLI downloads them
+/// (`https://github.com/fluxcd/flux2/releases/download/<version>/{manifests.tar.gz, flux_<ver>_checksums.txt}`),
+/// so `flux install` for a version that is not embedded works against the fake cloud:
+/// `cargo xtask flux install --export --release-url <endpoint>/fluxcd/flux2/releases/download` with the Host
+/// `github.com`, or through the routing transport.
+pub async fn mount_flux_releases(cloud: &FakeCloud) {
+    use azflux_core::fake::wiremock::ResponseTemplate;
+    let server = cloud
+        .server_for(azflux_core::http::HostRule::Exact("github.com".into()))
+        .await;
+    // Tools pointed at the front door's loopback address reach it by path.
+    cloud
+        .router()
+        .add_path("/fluxcd/flux2/releases/", *server.address());
+    cloud
+        .mount(
+            &server,
+            "github.flux-release",
+            "GET",
+            r"^/fluxcd/flux2/releases/download/v[0-9][^/]*/[^/]+$",
+            |r| {
+                let mut parts = r.path().rsplit('/');
+                let (Some(file), Some(version)) = (parts.next(), parts.next()) else {
+                    return ResponseTemplate::new(404);
+                };
+                let release =
+                    match flux_objects::install::generate_release(version, RELEASE_COMPONENTS) {
+                        Ok(release) => release,
+                        Err(e) => return ResponseTemplate::new(500).set_body_string(e.to_string()),
+                    };
+                if file == "manifests.tar.gz" {
+                    ResponseTemplate::new(200)
+                        .insert_header("content-type", "application/octet-stream")
+                        .set_body_bytes(release.manifests_tar_gz)
+                } else if file == release.checksums_file_name {
+                    ResponseTemplate::new(200).set_body_string(release.checksums)
+                } else {
+                    ResponseTemplate::new(404).set_body_string("Not Found")
+                }
+            },
+        )
+        .await;
 }

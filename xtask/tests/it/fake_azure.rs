@@ -140,3 +140,46 @@ fn curl_gets_a_token_over_https_with_the_printed_ca() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn flux_install_downloads_release_artifacts_from_the_fake_cloud() {
+    let served = serve(&[]);
+    let endpoint = served.description["endpoint"].as_str().unwrap().to_owned();
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["flux", "install", "--export", "--release-url"])
+        .arg(format!("{endpoint}/fluxcd/flux2/releases/download"))
+        .arg("--cache-dir")
+        .arg(cache.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("kind: Deployment") && stdout.contains("name: source-controller"),
+        "{stdout}"
+    );
+    // The download was checksum-verified and cached.
+    let cached: Vec<_> = walk(cache.path());
+    assert!(
+        cached.iter().any(|p| p.ends_with("manifests.tar.gz")),
+        "{cached:?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
