@@ -15,7 +15,7 @@ struct Cli {
 enum Command {
     /// Bootstrap Flux on AKS. With no configuration, runs on the embedded fake cloud.
     Bootstrap(xtask::bootstrap::BootstrapArgs),
-    /// Benchmarks (`cargo xtask bench bootstrap`).
+    /// Benchmarks (`cargo xtask bench bootstrap`, `cargo xtask bench sops`).
     Bench {
         #[command(subcommand)]
         what: Bench,
@@ -79,6 +79,8 @@ fn main() -> ExitCode {
 enum Bench {
     /// The sandbox bootstrap with simulated latency, for fleets of several sizes.
     Bootstrap(xtask::bootstrap::bench::BenchBootstrapArgs),
+    /// SOPS age encrypt/decrypt of a generated YAML, beside npm sops-age (build with --release).
+    Sops(xtask::sops_cli::bench::BenchSopsArgs),
 }
 
 fn bootstrap(args: xtask::bootstrap::BootstrapArgs) -> ExitCode {
@@ -95,6 +97,11 @@ fn bench(what: Bench) -> ExitCode {
         Bench::Bootstrap(args) => run_async(async move {
             let rows = xtask::bootstrap::bench::run(&args).await?;
             println!("{}", xtask::bootstrap::bench::table(&args, &rows));
+            Ok(())
+        }),
+        Bench::Sops(args) => run_async(async move {
+            let report = xtask::sops_cli::bench::run(&args).await?;
+            println!("{}", xtask::sops_cli::bench::table(&report));
             Ok(())
         }),
     }
