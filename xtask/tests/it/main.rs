@@ -10,3 +10,4 @@ mod eventhub_cli;
 mod fake_azure;
 mod flux_cli;
 mod sops_cli;
+mod lro_failure;
