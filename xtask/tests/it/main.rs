@@ -9,5 +9,5 @@ mod credentials;
 mod eventhub_cli;
 mod fake_azure;
 mod flux_cli;
-mod sops_cli;
 mod lro_failure;
+mod sops_cli;
