@@ -38,9 +38,21 @@
 //! key_vault = "kv-flux"             # an existing vault (resource_group defaults to [azure]'s)
 //! key = "sops"
 //!
+//! # auth = "workload-identity"    # workload-identity | secret | managed-identity: how
+//! #                                 # kustomize-controller reaches the key (clusters given by kubeconfig
+//! #                                 # cannot use workload identity); secret and managed-identity apply
+//! #                                 # the `sops-azure` Secret to the cluster (never committed)
+//! # client_id = "…"                 # secret / managed-identity; secret reads AZFLUX_SOPS_CLIENT_SECRET
+//!
 //! [notifications]
 //! event_hub_namespace = "ehns-flux" # an existing namespace and hub
 //! event_hub = "flux"
+//!
+//! [[image_automation]]              # needs both image controllers in flux.components_extra
+//! name = "app"
+//! image = "myacr.azurecr.io/app"    # ACR images are scanned with `provider: azure`
+//! semver = ">=1.0.0"
+//! # update_path = "./clusters/aks-flux/apps"  # default ./clusters/<cluster>
 //! ```
 //!
 //! A fleet file (`--fleet`) lists `[[cluster]]` tables (`name`, optional `resource_group`, `location`,
@@ -54,6 +66,9 @@ use toml::Spanned;
 
 /// Env var holding the Azure DevOps PAT (token-auth and HTTPS bootstrap).
 pub const ENV_GIT_PAT: &str = "AZFLUX_GIT_PAT";
+
+/// Env var holding the client secret of `sops.auth = "secret"`.
+pub const ENV_SOPS_CLIENT_SECRET: &str = "AZFLUX_SOPS_CLIENT_SECRET";
 
 /// One configuration problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +207,41 @@ pub struct SopsConfig {
     pub resource_group: String,
     /// Key name.
     pub key: String,
+    /// How kustomize-controller authenticates to Key Vault.
+    pub auth: SopsAuth,
+}
+
+/// How kustomize-controller authenticates to Key Vault to decrypt SOPS files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SopsAuth {
+    /// The Flux identity through workload identity (AKS clusters the plan ensures): no Secret.
+    #[default]
+    WorkloadIdentity,
+    /// A service principal: the `sops-azure` Secret holds tenant, client id and the client secret from
+    /// `AZFLUX_SOPS_CLIENT_SECRET`.
+    ClientSecret {
+        /// The application (client) id.
+        client_id: String,
+    },
+    /// A managed identity of the nodes: the `sops-azure` Secret holds its client id only.
+    ManagedIdentity {
+        /// The identity's client id.
+        client_id: String,
+    },
+}
+
+/// One image to follow: an ImageRepository, an ImagePolicy and the ImageUpdateAutomation writing the
+/// selected tag back to the repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageAutomationConfig {
+    /// Name of the ImageRepository and ImagePolicy.
+    pub name: String,
+    /// The image (`myacr.azurecr.io/app`).
+    pub image: String,
+    /// The semver range of tags to pick.
+    pub semver: String,
+    /// The repository path the automation updates (`./clusters/<cluster>` when unset).
+    pub update_path: Option<String>,
 }
 
 /// The Event Hub for notifications.
@@ -224,6 +274,8 @@ pub struct BootstrapConfig {
     pub sops: Option<SopsConfig>,
     /// Notifications.
     pub notifications: Option<NotificationsConfig>,
+    /// Images whose new tags Flux commits to the repository.
+    pub image_automation: Vec<ImageAutomationConfig>,
 }
 
 /// Secrets, from the environment only.
@@ -231,12 +283,18 @@ pub struct BootstrapConfig {
 pub struct Secrets {
     /// The Azure DevOps PAT.
     pub git_pat: Option<SecretString>,
+    /// The client secret of `sops.auth = "secret"`.
+    pub sops_client_secret: Option<SecretString>,
 }
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Secrets")
             .field("git_pat", &self.git_pat.as_ref().map(|_| "<redacted>"))
+            .field(
+                "sops_client_secret",
+                &self.sops_client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -246,6 +304,9 @@ impl Secrets {
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
         Secrets {
             git_pat: env(ENV_GIT_PAT)
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
+            sops_client_secret: env(ENV_SOPS_CLIENT_SECRET)
                 .filter(|v| !v.is_empty())
                 .map(SecretString::from),
         }
@@ -264,6 +325,16 @@ struct Raw {
     helm: S<RawHelm>,
     sops: S<RawSops>,
     notifications: S<RawNotifications>,
+    image_automation: S<Vec<Spanned<RawImageAutomation>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImageAutomation {
+    name: S<String>,
+    image: S<String>,
+    semver: S<String>,
+    update_path: S<String>,
 }
 
 #[derive(Deserialize)]
@@ -330,6 +401,9 @@ struct RawSops {
     key_vault: S<String>,
     resource_group: S<String>,
     key: S<String>,
+    auth: S<String>,
+    client_id: S<String>,
+    client_secret: S<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -707,10 +781,54 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
     let sops = raw.sops.as_ref().map(|s| {
         let span = s.span();
         let s = s.get_ref();
+        c.no_secret(
+            &s.client_secret,
+            "sops.client_secret",
+            ENV_SOPS_CLIENT_SECRET,
+        );
+        let client_id = || match &s.client_id {
+            Some(id) if !id.get_ref().trim().is_empty() => Ok(id.get_ref().trim().to_owned()),
+            _ => Err("needs sops.client_id"),
+        };
+        let auth = match s.auth.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
+            None | Some(("workload-identity", _)) => SopsAuth::WorkloadIdentity,
+            Some(("secret", span)) => match client_id() {
+                Ok(client_id) => {
+                    if secrets.sops_client_secret.is_none() {
+                        c.at(
+                            span.clone(),
+                            "sops.auth",
+                            format!("\"secret\" reads the client secret from {ENV_SOPS_CLIENT_SECRET}: set it in the environment"),
+                        );
+                    }
+                    SopsAuth::ClientSecret { client_id }
+                }
+                Err(m) => {
+                    c.at(span, "sops.auth", format!("\"secret\" {m} (the application id)"));
+                    SopsAuth::WorkloadIdentity
+                }
+            },
+            Some(("managed-identity", span)) => match client_id() {
+                Ok(client_id) => SopsAuth::ManagedIdentity { client_id },
+                Err(m) => {
+                    c.at(span, "sops.auth", format!("\"managed-identity\" {m} (the identity's client id)"));
+                    SopsAuth::WorkloadIdentity
+                }
+            },
+            Some((other, span)) => {
+                c.at(
+                    span,
+                    "sops.auth",
+                    format!("'{other}' is not one of workload-identity, secret, managed-identity"),
+                );
+                SopsAuth::WorkloadIdentity
+            }
+        };
         SopsConfig {
             resource_group: or_rg(&s.resource_group),
             key_vault: c.required(&s.key_vault, span.clone(), "sops.key_vault"),
             key: c.required(&s.key, span, "sops.key"),
+            auth,
         }
     });
     let notifications = raw.notifications.as_ref().map(|n| {
@@ -726,6 +844,58 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
             hub: c.required(&n.event_hub, span, "notifications.event_hub"),
         }
     });
+    let mut image_automation = Vec::new();
+    for entry in raw.image_automation.iter().flat_map(|l| l.get_ref()) {
+        let span = entry.span();
+        let e = entry.get_ref();
+        let name = c.required(&e.name, span.clone(), "image_automation.name");
+        if !name.is_empty()
+            && !is_name(&name, 63)
+            && let Some(s) = &e.name
+        {
+            c.at(
+                s.span(),
+                "image_automation.name",
+                format!("'{name}' must be 1-63 lower-case letters, digits or '-'"),
+            );
+        }
+        let image = c.required(&e.image, span.clone(), "image_automation.image");
+        if (image.contains("://") || image.contains(':') && !image.contains('/'))
+            && let Some(s) = &e.image
+        {
+            c.at(
+                s.span(),
+                "image_automation.image",
+                format!("'{image}' is not an image name such as myacr.azurecr.io/app (no scheme, no tag)"),
+            );
+        }
+        let range = c.required(&e.semver, span.clone(), "image_automation.semver");
+        if !range.is_empty()
+            && semver::VersionReq::parse(&range).is_err()
+            && let Some(s) = &e.semver
+        {
+            c.at(
+                s.span(),
+                "image_automation.semver",
+                format!("'{range}' is not a semver range such as >=1.0.0 or 6.x"),
+            );
+        }
+        for needed in EXTRA_COMPONENTS {
+            if !flux.components_extra.iter().any(|x| x == needed) {
+                c.at(
+                    span.clone(),
+                    "image_automation",
+                    format!("needs {needed} in flux.components_extra"),
+                );
+            }
+        }
+        image_automation.push(ImageAutomationConfig {
+            name,
+            image,
+            semver: range,
+            update_path: e.update_path.as_ref().map(|p| p.get_ref().clone()),
+        });
+    }
     if !c.problems.is_empty() {
         let mut problems = c.problems;
         problems.sort_by_key(|p| p.line);
@@ -741,6 +911,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
             helm,
             sops,
             notifications,
+            image_automation,
         }),
         _ => Err(fail(Vec::new())),
     }

@@ -148,6 +148,14 @@ pub mod ids {
     pub fn extras_commit() -> String {
         "repo/flux-extras".into()
     }
+    /// `repo/image-automation`: every cluster's ImageRepository, ImagePolicy and ImageUpdateAutomation.
+    pub fn image_automation_commit() -> String {
+        "repo/image-automation".into()
+    }
+    /// `<cluster>/sops-azure-secret`: the `sops-azure` Secret (applied, never committed).
+    pub fn sops_secret(c: &str) -> String {
+        format!("{c}/sops-azure-secret")
+    }
     /// `<cluster>/flux-components`: the install objects (namespace first), server-side applied.
     pub fn components(c: &str) -> String {
         format!("{c}/flux-components")
@@ -275,12 +283,12 @@ pub fn resource_roles(config: &BootstrapConfig) -> Vec<(&'static str, String, ak
 
 /// The kustomize patch adding SOPS decryption to the flux-system Kustomization (kustomize-controller
 /// decrypts with its workload identity: no Secret).
-pub fn decryption_patch() -> flux_objects::kustomize::Patch {
+pub fn decryption_patch(secret: Option<&str>) -> flux_objects::kustomize::Patch {
     let patch = serde_json::json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
         "metadata": {"name": FLUX_NAMESPACE, "namespace": FLUX_NAMESPACE},
-        "spec": {"decryption": {"provider": "sops"}},
+        "spec": {"decryption": decryption(secret)},
     });
     flux_objects::kustomize::Patch {
         patch: Some(flux_objects::to_yaml(&patch)),
@@ -290,6 +298,15 @@ pub fn decryption_patch() -> flux_objects::kustomize::Patch {
             name: Some(FLUX_NAMESPACE.into()),
             ..Default::default()
         }),
+    }
+}
+
+/// The Kustomization's `spec.decryption`: SOPS, with `secretRef` when kustomize-controller reads the
+/// Key Vault credentials from a Secret.
+pub fn decryption(secret: Option<&str>) -> serde_json::Value {
+    match secret {
+        Some(name) => serde_json::json!({"provider": "sops", "secretRef": {"name": name}}),
+        None => serde_json::json!({"provider": "sops"}),
     }
 }
 
@@ -385,6 +402,127 @@ pub fn extra_files(
     Ok(files)
 }
 
+/// The author of the commits Flux's image automation pushes.
+pub const IMAGE_AUTOMATION_AUTHOR: (&str, &str) =
+    ("fluxcdbot", "fluxcdbot@users.noreply.github.com");
+
+/// The files of the image automation commit for `cluster`: per `[[image_automation]]` entry
+/// `clusters/<cluster>/image-automation/<name>.yaml` (ImageRepository, with `provider: azure` for ACR
+/// images, and a semver ImagePolicy), and `clusters/<cluster>/image-automation/update.yaml` (the
+/// ImageUpdateAutomation checking out and pushing the configured branch, updating `update_path`).
+pub fn image_automation_files(
+    config: &BootstrapConfig,
+    cloud: &azflux_core::Cloud,
+    cluster: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, StepError> {
+    let mut files = std::collections::BTreeMap::new();
+    if config.image_automation.is_empty() {
+        return Ok(files);
+    }
+    let fix = |what: &str, e: &dyn std::error::Error| {
+        StepError::from_error(what, e)
+            .todo("fix [[image_automation]] in azflux.toml, then run again")
+    };
+    let dir = format!("{}/image-automation", cluster_path(cluster));
+    for i in &config.image_automation {
+        let host = i.image.split('/').next().unwrap_or_default();
+        let mut builder =
+            flux_objects::ImageRepository::builder(&i.name, FLUX_NAMESPACE).image(&i.image);
+        if cloud.is_registry_host(host) {
+            builder = builder.provider("azure");
+        }
+        let repository = builder.build().map_err(|e| fix(&i.name, &e))?;
+        let policy = flux_objects::ImagePolicy::semver(&i.name, FLUX_NAMESPACE, &i.name, &i.semver)
+            .map_err(|e| fix(&i.name, &e))?;
+        let text =
+            flux_objects::render_all(&[&repository, &policy]).map_err(|e| fix(&i.name, &e))?;
+        files.insert(format!("{dir}/{}.yaml", i.name), text.into_bytes());
+    }
+    let paths: std::collections::BTreeSet<String> = config
+        .image_automation
+        .iter()
+        .map(|i| {
+            i.update_path
+                .clone()
+                .unwrap_or_else(|| format!("./{}", cluster_path(cluster)))
+        })
+        .collect();
+    let mut docs = Vec::new();
+    for (n, path) in paths.iter().enumerate() {
+        let name = if n == 0 {
+            FLUX_NAMESPACE.to_owned()
+        } else {
+            format!("{FLUX_NAMESPACE}-{n}")
+        };
+        let automation = flux_objects::ImageUpdateAutomation::builder(&name, FLUX_NAMESPACE)
+            .git_repository(FLUX_NAMESPACE, None)
+            .checkout_branch(&config.git.branch)
+            .push_branch(&config.git.branch)
+            .author(IMAGE_AUTOMATION_AUTHOR.0, IMAGE_AUTOMATION_AUTHOR.1)
+            .commit_template("Update images in {{ .Changed.FileChanges | len }} file(s)")
+            .path(path)
+            .build()
+            .map_err(|e| fix("image_automation.update_path", &e))?;
+        docs.push(automation);
+    }
+    let refs: Vec<&dyn flux_objects::Manifest> = docs
+        .iter()
+        .map(|d| d as &dyn flux_objects::Manifest)
+        .collect();
+    let text = flux_objects::render_all(&refs).map_err(|e| fix("image_automation", &e))?;
+    files.insert(format!("{dir}/update.yaml"), text.into_bytes());
+    Ok(files)
+}
+
+/// The `sops-azure` Secret of `config` (kustomize-controller's `sops.azure-kv`), when the configured
+/// auth needs one: `None` for workload identity.
+pub fn sops_azure_secret(
+    config: &BootstrapConfig,
+    secrets: &Secrets,
+) -> Result<Option<flux_objects::Secret>, Error> {
+    let Some(sops) = &config.sops else {
+        return Ok(None);
+    };
+    let creds = match &sops.auth {
+        config::SopsAuth::WorkloadIdentity => return Ok(None),
+        config::SopsAuth::ManagedIdentity { client_id } => {
+            flux_objects::SopsAzureKv::ManagedIdentity {
+                client_id: client_id.clone(),
+            }
+        }
+        config::SopsAuth::ClientSecret { client_id } => {
+            let client_secret = secrets
+                .sops_client_secret
+                .clone()
+                .ok_or_else(|| Error::Setup {
+                    what: "the sops-azure Secret".into(),
+                    why: format!(
+                        "sops.auth = \"secret\" needs the client secret in {}",
+                        config::ENV_SOPS_CLIENT_SECRET
+                    ),
+                })?;
+            let tenant_id = config.tenant_id.clone().ok_or_else(|| Error::Setup {
+                what: "the sops-azure Secret".into(),
+                why: "sops.auth = \"secret\" needs azure.tenant (the service principal's tenant)"
+                    .into(),
+            })?;
+            flux_objects::SopsAzureKv::ClientSecret {
+                tenant_id,
+                client_id: client_id.clone(),
+                client_secret,
+            }
+        }
+    };
+    Ok(Some(keyvault_sops::flux::azure_secret(
+        SOPS_AZURE_SECRET,
+        FLUX_NAMESPACE,
+        &creds,
+    )))
+}
+
+/// The name of the Secret kustomize-controller decrypts with when it cannot use workload identity.
+pub const SOPS_AZURE_SECRET: &str = "sops-azure";
+
 /// The `flux install` options of the configuration.
 pub fn install_options(config: &BootstrapConfig) -> flux_objects::install::InstallOptions {
     let mut o = flux_objects::install::InstallOptions::new(&config.flux.version);
@@ -409,6 +547,25 @@ pub fn build_plan(
         what: format!("git.url {}", git.url),
         why: e.to_string(),
     })?;
+    // SOPS: kustomize-controller uses workload identity on the AKS clusters the plan ensures; a cluster
+    // given by kubeconfig (or `sops.auth` secret / managed-identity) reads the `sops-azure` Secret.
+    let sops_secret = sops_azure_secret(config, secrets)?;
+    if sops_secret.is_none()
+        && let Some(sops) = &config.sops
+        && let Some(c) = config.clusters.iter().find(|c| c.kubeconfig.is_some())
+    {
+        return Err(Error::Setup {
+            what: format!(
+                "sops (key {} in {}) for cluster {}",
+                sops.key, sops.key_vault, c.name
+            ),
+            why: format!(
+                "a cluster given by kubeconfig has no workload identity for kustomize-controller: set sops.auth = \"secret\" (sops.client_id, {} in the environment) or \"managed-identity\" (sops.client_id)",
+                config::ENV_SOPS_CLIENT_SECRET
+            ),
+        });
+    }
+    let decrypt_secret = sops_secret.as_ref().map(|_| SOPS_AZURE_SECRET.to_owned());
     let mut steps: Vec<step::StepRef> = Vec::new();
     let mut groups = std::collections::BTreeSet::new();
     for c in &config.clusters {
@@ -545,6 +702,7 @@ pub fn build_plan(
     }
     let patched = controllers.clone();
     let decrypt = config.sops.is_some();
+    let patch_secret = decrypt_secret.clone();
     let mut sync_deps = vec![ids::components_commit()];
     sync_deps.extend(identity_steps.iter().cloned());
     let mut commit = CommitFiles::new(
@@ -565,7 +723,9 @@ pub fn build_plan(
                 files.insert(format!("{dir}/gotk-sync.yaml"), gotk.into_bytes());
                 let mut kustomization = flux_objects::KustomizeConfig::flux_system();
                 if decrypt {
-                    kustomization.patches.push(decryption_patch());
+                    kustomization
+                        .patches
+                        .push(decryption_patch(patch_secret.as_deref()));
                 }
                 if let Some(id) = ctx.outputs.get(cluster, FLUX_IDENTITY) {
                     let names: Vec<&str> = patched.iter().map(String::as_str).collect();
@@ -634,8 +794,20 @@ pub fn build_plan(
             )));
             sync_deps.push(ids::git_secret(name));
         }
+        if let Some(secret) = &sops_secret {
+            let secret = flux_objects::object::Manifest::to_json(secret);
+            steps.push(Arc::new(ApplyObjects::new(
+                ids::sops_secret(name),
+                name,
+                vec![ids::components(name)],
+                "the sops-azure Secret (Key Vault credentials of kustomize-controller)",
+                Arc::new(move |_| Ok(vec![secret.clone()])),
+            )));
+            sync_deps.push(ids::sops_secret(name));
+        }
         let objects_sync = sync.clone();
         let decrypt_applied = config.sops.is_some();
+        let applied_secret = decrypt_secret.clone();
         steps.push(Arc::new(ApplyObjects::new(
             ids::sync_objects(name),
             name,
@@ -648,7 +820,7 @@ pub fn build_plan(
                 })?;
                 let mut k = flux_objects::object::Manifest::to_json(&k);
                 if decrypt_applied {
-                    k["spec"]["decryption"] = serde_json::json!({"provider": "sops"});
+                    k["spec"]["decryption"] = decryption(applied_secret.as_deref());
                 }
                 Ok(vec![flux_objects::object::Manifest::to_json(&g), k])
             }),
@@ -698,6 +870,33 @@ pub fn build_plan(
             Arc::new(move |ctx| extra_files(&extras_config, &cloud, ctx)),
         )));
         commits.push(ids::extras_commit());
+    }
+    if !config.image_automation.is_empty() {
+        // On top of the extras commit (when there is one): the automation updates the files it writes
+        // (`apps/helm.yaml`), and the commits keep one order.
+        let (ia_config, cloud) = (config.clone(), services.cloud.clone());
+        let ia_deps = if commits.contains(&ids::extras_commit()) {
+            vec![ids::sync_commit(), ids::extras_commit()]
+        } else {
+            vec![ids::sync_commit()]
+        };
+        steps.push(Arc::new(CommitFiles::new(
+            ids::image_automation_commit(),
+            None,
+            ia_deps,
+            services.git.clone(),
+            repo.clone(),
+            &git.branch,
+            "Add image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation)",
+            Arc::new(move |_| {
+                let mut files = std::collections::BTreeMap::new();
+                for c in &ia_config.clusters {
+                    files.extend(image_automation_files(&ia_config, &cloud, &c.name)?);
+                }
+                Ok(files)
+            }),
+        )));
+        commits.push(ids::image_automation_commit());
     }
     steps.push(Arc::new(RepositoryStep::revision(
         services.git.clone(),

@@ -347,6 +347,7 @@ impl Sandbox {
     pub fn secrets(&self) -> Secrets {
         Secrets {
             git_pat: Some(self.pat.clone()),
+            sops_client_secret: None,
         }
     }
 
@@ -396,12 +397,21 @@ impl Sandbox {
                 key_vault: SANDBOX_KEY_VAULT.into(),
                 resource_group: SANDBOX_RESOURCE_GROUP.into(),
                 key: "sops".into(),
+                auth: Default::default(),
             }),
             notifications: Some(super::config::NotificationsConfig {
                 namespace: "ehns-flux-sandbox".into(),
                 resource_group: SANDBOX_RESOURCE_GROUP.into(),
                 hub: "flux".into(),
             }),
+            // The sandbox follows the podinfo image its HelmRelease deploys, so the image controllers have
+            // something to do.
+            image_automation: vec![super::config::ImageAutomationConfig {
+                name: "podinfo".into(),
+                image: format!("{SANDBOX_REGISTRY}.azurecr.io/podinfo"),
+                semver: ">=6.0.0".into(),
+                update_path: None,
+            }],
         }
     }
 

@@ -115,6 +115,11 @@ fn object(
         .unwrap_or_else(|| panic!("{kind} {name} was not applied"))
 }
 
+/// The documents of a multi-document YAML file, as JSON.
+fn serde_yaml_docs(bytes: &[u8]) -> Vec<Value> {
+    flux_objects::yaml::parse_documents(std::str::from_utf8(bytes).unwrap()).unwrap()
+}
+
 fn decode(v: &Value) -> String {
     use base64::Engine;
     String::from_utf8(
@@ -150,17 +155,21 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     // manifests — byte for byte what flux-objects renders, and gotk-sync.yaml in the format flux
     // bootstrap writes (own expectation, independent of the renderer).
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 3);
+    assert_eq!(history.len(), 4);
     let config = sb.config(&one());
-    let (commit, message, files) = &history[0];
-    assert_eq!(message, "Add SOPS rules, Helm releases and notifications");
-    assert_eq!(history[1].1, "Add Flux sync manifests");
     assert_eq!(
-        history[2].1,
+        history[0].1,
+        "Add image automation (ImageRepository, ImagePolicy, ImageUpdateAutomation)"
+    );
+    let (_, message, files) = &history[1];
+    assert_eq!(message, "Add SOPS rules, Helm releases and notifications");
+    assert_eq!(history[2].1, "Add Flux sync manifests");
+    assert_eq!(
+        history[3].1,
         format!("Add Flux {} component manifests", config.flux.version)
     );
     assert_eq!(
-        history[2].2.keys().collect::<Vec<_>>(),
+        history[3].2.keys().collect::<Vec<_>>(),
         vec!["clusters/sandbox/flux-system/gotk-components.yaml"]
     );
     assert_eq!(
@@ -174,6 +183,53 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
             "clusters/sandbox/notifications/eventhub.yaml",
         ]
     );
+    // Image automation, on top: the sandbox follows the podinfo image on ACR (provider azure), picks
+    // semver tags and lets the automation push to main, updating the cluster's directory.
+    let ia_files = &history[0].2;
+    let added: Vec<&String> = ia_files
+        .keys()
+        .filter(|k| !files.contains_key(*k))
+        .collect();
+    assert_eq!(
+        added,
+        vec![
+            "clusters/sandbox/image-automation/podinfo.yaml",
+            "clusters/sandbox/image-automation/update.yaml",
+        ]
+    );
+    let images: Vec<Value> =
+        serde_yaml_docs(&ia_files["clusters/sandbox/image-automation/podinfo.yaml"]);
+    assert_eq!(images.len(), 2);
+    assert_eq!(images[0]["kind"], "ImageRepository");
+    assert_eq!(images[0]["apiVersion"], "image.toolkit.fluxcd.io/v1");
+    assert_eq!(images[0]["metadata"]["namespace"], "flux-system");
+    assert_eq!(
+        images[0]["spec"]["image"],
+        "azfluxsandbox.azurecr.io/podinfo"
+    );
+    assert_eq!(images[0]["spec"]["provider"], "azure");
+    assert_eq!(images[1]["kind"], "ImagePolicy");
+    assert_eq!(images[1]["spec"]["imageRepositoryRef"]["name"], "podinfo");
+    assert_eq!(images[1]["spec"]["policy"]["semver"]["range"], ">=6.0.0");
+    let update: Vec<Value> =
+        serde_yaml_docs(&ia_files["clusters/sandbox/image-automation/update.yaml"]);
+    assert_eq!(update.len(), 1);
+    let u = &update[0];
+    assert_eq!(u["kind"], "ImageUpdateAutomation");
+    assert_eq!(u["spec"]["sourceRef"]["kind"], "GitRepository");
+    assert_eq!(u["spec"]["sourceRef"]["name"], "flux-system");
+    assert_eq!(u["spec"]["git"]["checkout"]["ref"]["branch"], "main");
+    assert_eq!(u["spec"]["git"]["push"]["branch"], "main");
+    assert_eq!(u["spec"]["git"]["commit"]["author"]["name"], "fluxcdbot");
+    assert!(
+        u["spec"]["git"]["commit"]["author"]["email"]
+            .as_str()
+            .unwrap()
+            .contains('@')
+    );
+    assert_eq!(u["spec"]["update"]["path"], "./clusters/sandbox");
+    assert_eq!(u["spec"]["update"]["strategy"], "Setters");
+
     // .sops.yaml names the Key Vault key the bootstrap ensured; sops (keyvault-sops) reads it back.
     let sops = String::from_utf8_lossy(&files[".sops.yaml"]).to_string();
     let rules = keyvault_sops::rules::Config::parse(&sops).unwrap();
@@ -264,7 +320,7 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     let mut expected_kustomization = flux_objects::KustomizeConfig::flux_system();
     expected_kustomization
         .patches
-        .push(xtask::bootstrap::decryption_patch());
+        .push(xtask::bootstrap::decryption_patch(None));
     assert_eq!(
         kustomization,
         expected_kustomization
@@ -360,7 +416,7 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
     assert_eq!(ks["spec"]["path"], "./clusters/sandbox");
     assert_eq!(
         summary.repository.revision.as_deref(),
-        Some(format!("main@sha1:{commit}").as_str())
+        Some(format!("main@sha1:{}", history[0].0).as_str())
     );
     assert_eq!(
         sb.kube.objects(SANDBOX_CLUSTER).len(),
@@ -397,7 +453,7 @@ async fn a_second_run_changes_nothing() {
         summary.created.is_empty() && summary.changed.is_empty(),
         "{summary:#?}"
     );
-    assert_eq!(commits(&sb.repo_dir()).len(), 3);
+    assert_eq!(commits(&sb.repo_dir()).len(), 4);
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
     assert_eq!(
         sb.cloud.request_count("kube.apply"),
@@ -480,7 +536,7 @@ async fn dry_run_reports_the_plan_and_changes_nothing() {
 
 /// The end state every converged run must reach, counted in the fakes.
 fn assert_converged(sb: &Sandbox, label: &str) {
-    assert_eq!(commits(&sb.repo_dir()).len(), 3, "{label}: commits");
+    assert_eq!(commits(&sb.repo_dir()).len(), 4, "{label}: commits");
     assert_eq!(
         sb.aks.role_assignments().len(),
         3,
@@ -556,7 +612,8 @@ async fn a_run_stopped_at_any_step_converges_when_run_again() {
         .unwrap();
         plan.ids().into_iter().map(str::to_owned).collect()
     };
-    assert_eq!(plan_ids.len(), 19);
+    assert_eq!(plan_ids.len(), 20);
+    assert!(plan_ids.contains(&ids::image_automation_commit()));
     for step in &plan_ids {
         for point in [FailPoint::Before, FailPoint::After] {
             let label = format!("{step} {point:?}");
@@ -706,6 +763,7 @@ async fn a_wrong_pat_in_the_cluster_is_reported_by_the_health_step() {
     let config = sb.config(&one());
     let wrong = xtask::bootstrap::Secrets {
         git_pat: Some("not-the-pat".to_owned().into()),
+        sops_client_secret: None,
     };
     let mut inputs = sb.inputs(&one());
     inputs.sandbox = true;
@@ -748,7 +806,7 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
     assert_eq!(sb.cloud.request_count("resourcegroups.put"), 1);
     // Two commits for the whole fleet.
     let history = commits(&sb.repo_dir());
-    assert_eq!(history.len(), 3);
+    assert_eq!(history.len(), 4);
     let head = &history[0].2;
     for n in &names {
         assert!(
@@ -781,7 +839,7 @@ async fn a_fleet_shares_the_resource_group_the_repository_and_one_token_per_scop
         .await
         .unwrap();
     assert!(again.succeeded() && s2.created.is_empty() && s2.changed.is_empty());
-    assert_eq!(commits(&sb.repo_dir()).len(), 3);
+    assert_eq!(commits(&sb.repo_dir()).len(), 4);
 }
 
 /// A `MakeWriter` collecting every log line.
@@ -909,7 +967,7 @@ fn the_binary_runs_the_sandbox_and_prints_json_events() {
     }
     let repo = Path::new(summary["repository"]["local_dir"].as_str().unwrap());
     let history = commits(repo);
-    assert_eq!(history.len(), 3);
+    assert_eq!(history.len(), 4);
     assert!(
         history[0]
             .2
@@ -958,6 +1016,7 @@ async fn outcome_changes_are_reported_per_step() {
     let config = sb.config(&one());
     let rotated = xtask::bootstrap::Secrets {
         git_pat: Some("rotated-pat".to_owned().into()),
+        sops_client_secret: None,
     };
     let (report, _) = xtask::bootstrap::run_plan(
         &config,

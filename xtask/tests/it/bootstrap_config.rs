@@ -34,6 +34,8 @@ version = "6.*"
 [sops]
 key_vault = "kv-flux"
 key = "sops"
+auth = "managed-identity"
+client_id = "00000000-0000-4000-8000-00000000c11d"
 
 [notifications]
 event_hub_namespace = "ehns-flux"
@@ -214,10 +216,11 @@ async fn a_real_configuration_composes_the_whole_plan_without_touching_the_netwo
         "repository/revision",
         "aks-flux/flux-health",
         "acr/chart/podinfo",
+        "aks-flux/sops-azure-secret",
     ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    assert_eq!(ids.len(), 19);
+    assert_eq!(ids.len(), 20);
     let critical = plan.transitive_dependants("aks-flux/aks-cluster");
     assert!(critical.contains("aks-flux/flux-health"));
     assert!(critical.contains("aks-flux/federated-credentials"));
