@@ -907,6 +907,25 @@ async fn trace_logs_child() {
         .await
         .unwrap();
     assert!(report.succeeded());
+    // With a SOPS service principal: its client secret goes into the sops-azure Secret.
+    let sops_secret = "sops-sp-s3cret-in-trace-test";
+    let mut sp_config = sb.config(&one());
+    sp_config.sops.as_mut().unwrap().auth = xtask::bootstrap::config::SopsAuth::ClientSecret {
+        client_id: "5e6f0000-0000-4000-8000-00000000a55a".into(),
+    };
+    let mut sp_secrets = sb.secrets();
+    sp_secrets.sops_client_secret = Some(sops_secret.to_owned().into());
+    let (report, _) = xtask::bootstrap::run_plan(
+        &sp_config,
+        &sp_secrets,
+        &sb.inputs(&one()),
+        &PlanOptions::default(),
+        opts(),
+        &NoSink,
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
     // A failing run too (errors are logged).
     sb.cloud.faults().inject(
         FaultMatch::path("/resourceGroups/"),
@@ -930,6 +949,7 @@ async fn trace_logs_child() {
             sb.cloud.sandbox().client_secret.expose_secret().to_owned(),
         ),
         ("kube token", kube_token.expose_secret().to_owned()),
+        ("SOPS client secret", sops_secret.to_owned()),
     ] {
         assert!(!logs.contains(&secret), "the logs contain the {what}");
     }
@@ -1184,4 +1204,123 @@ async fn a_release_whose_chart_is_not_in_acr_stops_before_it_is_committed() {
         StepStatus::Done(_)
     ));
     assert_eq!(commits(&sb.repo_dir()).len(), 2);
+}
+
+#[tokio::test]
+async fn the_sops_azure_secret_is_applied_never_committed_and_the_kustomization_uses_it() {
+    use xtask::bootstrap::config::SopsAuth;
+    let (_dir, sb) = sandbox().await;
+    let mut config = sb.config(&one());
+    let client_id = "5e6f0000-0000-4000-8000-00000000a55a";
+    config.sops.as_mut().unwrap().auth = SopsAuth::ClientSecret {
+        client_id: client_id.into(),
+    };
+    let sp_secret = "sops-sp-s3cret-do-not-commit";
+    let mut secrets = sb.secrets();
+    secrets.sops_client_secret = Some(sp_secret.to_owned().into());
+    let run = |config: xtask::bootstrap::BootstrapConfig, secrets: xtask::bootstrap::Secrets| {
+        let inputs = sb.inputs(&one());
+        async move {
+            xtask::bootstrap::run_plan(
+                &config,
+                &secrets,
+                &inputs,
+                &PlanOptions::default(),
+                opts(),
+                &NoSink,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (report, _) = run(config.clone(), secrets.clone()).await;
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    assert!(matches!(
+        report
+            .step(&ids::sops_secret(SANDBOX_CLUSTER))
+            .unwrap()
+            .status,
+        StepStatus::Done(_)
+    ));
+
+    // The Secret as kustomize-controller reads it: sops.azure-kv with the service principal.
+    let secret = object(&sb, "Secret", Some("flux-system"), "sops-azure").object;
+    let kv =
+        flux_objects::yaml::parse_documents(&decode(&secret["data"]["sops.azure-kv"])).unwrap();
+    assert_eq!(kv.len(), 1);
+    assert_eq!(
+        kv[0]["tenantId"],
+        config.tenant_id.clone().unwrap().as_str()
+    );
+    assert_eq!(kv[0]["clientId"], client_id);
+    assert_eq!(kv[0]["clientSecret"], sp_secret);
+    // The applied Kustomization and the committed patch point at it.
+    let ks = object(&sb, "Kustomization", Some("flux-system"), "flux-system").object;
+    assert_eq!(ks["spec"]["decryption"]["provider"], "sops");
+    assert_eq!(ks["spec"]["decryption"]["secretRef"]["name"], "sops-azure");
+    let head = &commits(&sb.repo_dir())[0].2;
+    let kustomization =
+        String::from_utf8_lossy(&head["clusters/sandbox/flux-system/kustomization.yaml"]);
+    assert!(
+        kustomization.contains("secretRef:") && kustomization.contains("name: sops-azure"),
+        "{kustomization}"
+    );
+    // Never committed.
+    assert_no_secret_committed(&sb.repo_dir(), &[sp_secret, sb.pat().expose_secret()]);
+
+    // Idempotent.
+    let (again, summary) = run(config.clone(), secrets.clone()).await;
+    assert!(again.succeeded(), "{:#?}", again.failures());
+    assert!(
+        summary.created.is_empty() && summary.changed.is_empty(),
+        "{summary:#?}"
+    );
+    assert_eq!(
+        object(&sb, "Secret", Some("flux-system"), "sops-azure").writes,
+        1
+    );
+
+    // A managed identity: the Secret holds its client id only.
+    config.sops.as_mut().unwrap().auth = SopsAuth::ManagedIdentity {
+        client_id: client_id.into(),
+    };
+    let (third, _) = run(config.clone(), sb.secrets()).await;
+    assert!(third.succeeded(), "{:#?}", third.failures());
+    let secret = object(&sb, "Secret", Some("flux-system"), "sops-azure").object;
+    let kv =
+        flux_objects::yaml::parse_documents(&decode(&secret["data"]["sops.azure-kv"])).unwrap();
+    assert_eq!(kv[0]["clientId"], client_id);
+    assert!(kv[0].get("clientSecret").is_none(), "{}", kv[0]);
+}
+
+#[tokio::test]
+async fn workload_identity_sops_is_refused_for_a_cluster_given_by_kubeconfig() {
+    let (dir, sb) = sandbox().await;
+    let mut config = sb.config(&one());
+    config.clusters[0].kubeconfig = Some(dir.path().join("given.kubeconfig"));
+    let err = build_plan(
+        &config,
+        &sb.secrets(),
+        sb.services(),
+        &PlanOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("sops.auth") && err.contains("AZFLUX_SOPS_CLIENT_SECRET"),
+        "{err}"
+    );
+    // With a managed identity's client id the plan applies the Secret to that cluster.
+    config.sops.as_mut().unwrap().auth = xtask::bootstrap::config::SopsAuth::ManagedIdentity {
+        client_id: "5e6f0000-0000-4000-8000-00000000a55a".into(),
+    };
+    let plan = build_plan(
+        &config,
+        &sb.secrets(),
+        sb.services(),
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    assert!(plan.get(&ids::sops_secret(SANDBOX_CLUSTER)).is_some());
+    assert!(plan.ids().iter().all(|id| !id.contains("aks-cluster")));
 }

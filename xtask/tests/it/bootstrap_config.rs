@@ -282,3 +282,98 @@ fn the_binary_lists_every_configuration_problem_and_fails() {
     }
     assert!(!stderr.contains("s3cr3t"), "{stderr}");
 }
+
+#[test]
+fn sops_auth_modes_name_what_they_need() {
+    use xtask::bootstrap::config::SopsAuth;
+    let managed = parse("azflux.toml", GOOD, &with_pat()).unwrap();
+    assert_eq!(
+        managed.sops.unwrap().auth,
+        SopsAuth::ManagedIdentity {
+            client_id: "00000000-0000-4000-8000-00000000c11d".into()
+        }
+    );
+    // "secret": the client id from the file, the secret from the environment only.
+    let secret = GOOD.replace("auth = \"managed-identity\"", "auth = \"secret\"");
+    let err = parse("azflux.toml", &secret, &with_pat()).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].key, "sops.auth");
+    assert!(
+        err.problems[0]
+            .message
+            .contains("AZFLUX_SOPS_CLIENT_SECRET"),
+        "{err}"
+    );
+    let env = Secrets::from_env(&|k| match k {
+        "AZFLUX_GIT_PAT" => Some("a-pat".to_owned()),
+        "AZFLUX_SOPS_CLIENT_SECRET" => Some("sp-secret".to_owned()),
+        _ => None,
+    });
+    assert_eq!(
+        parse("azflux.toml", &secret, &env)
+            .unwrap()
+            .sops
+            .unwrap()
+            .auth,
+        SopsAuth::ClientSecret {
+            client_id: "00000000-0000-4000-8000-00000000c11d".into()
+        }
+    );
+    assert!(!format!("{env:?}").contains("sp-secret"));
+    let in_file = secret.replace(
+        "auth = \"secret\"",
+        "auth = \"secret\"\nclient_secret = \"sp-secret\"",
+    );
+    let err = parse("azflux.toml", &in_file, &env).unwrap_err();
+    assert_eq!(err.problems[0].key, "sops.client_secret");
+    assert!(!err.to_string().contains("sp-secret"));
+    // Both modes need the client id; unknown modes are named.
+    let no_id = GOOD.replace("client_id = \"00000000-0000-4000-8000-00000000c11d\"\n", "");
+    let err = parse("azflux.toml", &no_id, &with_pat()).unwrap_err();
+    assert!(err.problems[0].message.contains("sops.client_id"), "{err}");
+    let bad = GOOD.replace("\"managed-identity\"", "\"pgp\"");
+    let err = parse("azflux.toml", &bad, &with_pat()).unwrap_err();
+    assert!(err.problems[0].message.contains("'pgp'"), "{err}");
+}
+
+#[test]
+fn image_automation_entries_are_checked() {
+    let with = |entry: &str| format!("{GOOD}\n[[image_automation]]\n{entry}\n");
+    let ok = parse(
+        "azflux.toml",
+        &with("name = \"app\"\nimage = \"myacr.azurecr.io/app\"\nsemver = \">=1.0.0\""),
+        &with_pat(),
+    )
+    .unwrap();
+    assert_eq!(ok.image_automation.len(), 1);
+    assert_eq!(ok.image_automation[0].image, "myacr.azurecr.io/app");
+    assert_eq!(ok.image_automation[0].update_path, None);
+    let err = parse(
+        "azflux.toml",
+        &with("name = \"App\"\nimage = \"https://myacr.azurecr.io/app\"\nsemver = \"not a range\""),
+        &with_pat(),
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "image_automation.name",
+            "image_automation.image",
+            "image_automation.semver"
+        ],
+        "{err}"
+    );
+    // The image controllers must be installed.
+    let without = with("name = \"app\"\nimage = \"myacr.azurecr.io/app\"\nsemver = \"1.x\"").replace(
+        "components_extra = [\"image-reflector-controller\", \"image-automation-controller\"]\n",
+        "",
+    );
+    let err = parse("azflux.toml", &without, &with_pat()).unwrap_err();
+    assert_eq!(err.problems.len(), 2, "{err}");
+    assert!(
+        err.problems[0]
+            .message
+            .contains("image-reflector-controller in flux.components_extra")
+    );
+}
