@@ -19,6 +19,8 @@
 //! branch = "main"
 //! auth = "token-auth"   # token-auth | https-ssh | ssh | workload-identity
 //! # ssh_hostname = "ssh.dev.azure.com"
+//! # ssh_key = "keys/flux"     # auth = "ssh": the key pair (and keys/flux.pub), generated there (0600)
+//! #                           # when missing; default .azflux/flux-ssh/identity next to this file
 //! # interval = "1m"
 //!
 //! [flux]
@@ -155,6 +157,8 @@ pub struct GitConfig {
     pub auth: GitAuth,
     /// SSH host for Flux (`ssh.dev.azure.com`).
     pub ssh_hostname: Option<String>,
+    /// `auth = "ssh"`: the private key file (public key at `<path>.pub`), generated there when missing.
+    pub ssh_key: Option<PathBuf>,
     /// GitRepository interval (`1m`).
     pub interval: String,
     /// Allow `http://` (the sandbox).
@@ -362,6 +366,7 @@ struct RawGit {
     branch: S<String>,
     auth: S<String>,
     ssh_hostname: S<String>,
+    ssh_key: S<String>,
     interval: S<String>,
     allow_insecure_http: S<bool>,
     pat: S<toml::Value>,
@@ -623,6 +628,13 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                     ),
                 );
             }
+            if auth == GitAuth::Ssh && (url.starts_with("https://") || url.starts_with("http://")) {
+                c.at(
+                    auth_line.clone(),
+                    "git.auth",
+                    "\"ssh\" pushes over SSH: use the SSH url (ssh://git@ssh.dev.azure.com/v3/<org>/<project>/<repo>), or auth = \"https-ssh\" to push with a PAT",
+                );
+            }
             if auth == GitAuth::WorkloadIdentity && !url.starts_with("https://dev.azure.com/") {
                 c.at(auth_line, "git.auth", "workload identity works with Azure DevOps only: the url must be https://dev.azure.com/<org>/<project>/_git/<repo>");
             }
@@ -661,6 +673,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                 branch,
                 auth,
                 ssh_hostname: g.ssh_hostname.as_ref().map(|s| s.get_ref().clone()),
+                ssh_key: g.ssh_key.as_ref().map(|s| PathBuf::from(s.get_ref())),
                 interval,
                 allow_insecure_http: g.allow_insecure_http.as_ref().is_some_and(|b| *b.get_ref()),
             })

@@ -18,6 +18,7 @@ struct State {
     pat: SecretString,
     requests: AtomicU64,
     delay: Duration,
+    ssh_keys: std::sync::Mutex<Vec<String>>,
 }
 
 /// A running git server.
@@ -49,6 +50,7 @@ impl GitServer {
             pat,
             requests: AtomicU64::new(0),
             delay,
+            ssh_keys: std::sync::Mutex::new(Vec::new()),
         });
         let serving = state.clone();
         let task = tokio::spawn(async move {
@@ -100,23 +102,68 @@ impl GitServer {
         Ok(format!("{}/{rel}", self.base))
     }
 
-    /// The directory of the repository at `url`, if it is one of ours.
+    /// Registers an SSH public key (authorized-keys line) the server accepts, as a user's SSH public key
+    /// in Azure DevOps. The server serves git over HTTP only: SSH keys are checked when Flux resolves a
+    /// GitRepository (`ssh://` URL, Secret with `identity.pub`), not for pushes.
+    pub fn register_ssh_key(&self, public_key_line: &str) {
+        self.state
+            .ssh_keys
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(public_key_line.trim().to_owned());
+    }
+
+    /// The `ssh://` form of this server's URLs: `ssh://git@127.0.0.1:<port>`.
+    fn ssh_base(&self) -> String {
+        self.base.replacen("http://", "ssh://git@", 1)
+    }
+
+    /// The directory of the repository at `url` (HTTP or `ssh://git@` form), if it is one of ours.
     pub fn repository_dir(&self, url: &str) -> Option<PathBuf> {
-        let rel = url.strip_prefix(&self.base)?.trim_start_matches('/');
+        let rel = url
+            .strip_prefix(&self.base)
+            .or_else(|| url.strip_prefix(&self.ssh_base()))?
+            .trim_start_matches('/');
         let dir = self.state.root.join(rel);
         dir.is_dir().then_some(dir)
     }
 
     /// What source-controller would fetch: the commit `branch` points at in the repository at `url`,
-    /// authenticating with the `username`/`password` of a Flux git Secret's data.
+    /// authenticating with the `username`/`password` of a Flux git Secret's data, or for an `ssh://` URL
+    /// with its `identity.pub` (a registered key) and `known_hosts` (naming this host).
     pub fn resolve(
         &self,
         url: &str,
         branch: &str,
         secret: Option<&std::collections::BTreeMap<String, String>>,
     ) -> Result<String, String> {
-        let password = secret.and_then(|s| s.get("password"));
-        if password.map(String::as_str) != Some(self.state.pat.expose_secret()) {
+        if url.starts_with("ssh://") {
+            let public = secret.and_then(|s| s.get("identity.pub"));
+            let registered = self
+                .state
+                .ssh_keys
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if secret.and_then(|s| s.get("identity")).is_none()
+                || !public.is_some_and(|p| registered.iter().any(|k| k == p.trim()))
+            {
+                return Err(format!(
+                    "failed to checkout and determine revision: unable to clone '{url}': ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey]"
+                ));
+            }
+            let host = self.base.trim_start_matches("http://");
+            let known = secret
+                .and_then(|s| s.get("known_hosts"))
+                .is_some_and(|k| k.contains(&format!("[{}", host.replacen(':', "]:", 1))));
+            if !known {
+                return Err(format!(
+                    "failed to checkout and determine revision: unable to clone '{url}': ssh: handshake failed: knownhosts: key is unknown"
+                ));
+            }
+        } else if secret.and_then(|s| s.get("password")).map(String::as_str)
+            != Some(self.state.pat.expose_secret())
+        {
             return Err(format!(
                 "failed to checkout and determine revision: unable to clone '{url}': authentication required"
             ));

@@ -20,6 +20,7 @@ pub mod kube;
 pub mod plan;
 pub mod progress;
 pub mod sandbox;
+pub mod ssh_key;
 pub mod step;
 pub mod steps;
 pub mod summary;
@@ -37,7 +38,7 @@ use azflux_core::arm::ArmClient;
 use azflux_core::clock::Clock;
 use azflux_core::credential::CachedCredential;
 use devops_git::{GitHost, RepoUrl};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -99,6 +100,8 @@ pub struct Services {
     pub arm_throttle: throttle::ArmThrottle,
     /// The chart registry (`helm.registry`), when one is configured.
     pub charts: Option<Arc<dyn acr_oci::ChartRegistry>>,
+    /// `git.auth = "ssh"`: the key pair (and known hosts) Flux reconciles with, the one the push uses.
+    pub ssh: Option<devops_git::SshAuth>,
 }
 
 impl std::fmt::Debug for Services {
@@ -653,6 +656,11 @@ pub fn build_plan(
                 .flux_secret_data()
                 .map(steps::GitSecretSource::Fixed)
         }
+        GitAuth::Ssh if services.ssh.is_some() => services
+            .ssh
+            .clone()
+            .and_then(|ssh| devops_git::GitCredentials::Ssh(ssh).flux_secret_data())
+            .map(steps::GitSecretSource::Fixed),
         GitAuth::HttpsSsh | GitAuth::Ssh => Some(steps::GitSecretSource::GenerateSsh(
             devops_git::KnownHosts::azure_devops(),
         )),
@@ -1161,6 +1169,51 @@ pub async fn real_inputs(
     // identity its pipeline fetches and refreshes the Entra token. Other hosts, and SSH: plain git.
     let ado_https =
         repo_url.azure_devops().is_some() && repo_url.scheme() == devops_git::Scheme::Https;
+    // SSH: the key pair at git.ssh_key (default .azflux/flux-ssh/identity), loaded or generated 0600;
+    // Azure DevOps' host key is embedded, other hosts are scanned once (as flux bootstrap does).
+    let ssh = match config.git.auth {
+        GitAuth::Ssh => {
+            let path = config
+                .git
+                .ssh_key
+                .clone()
+                .unwrap_or_else(|| ssh_key::default_path(Path::new(".azflux")));
+            let (key, origin) =
+                ssh_key::load_or_generate(&path, ssh_key::algorithm_for(&repo_url))?;
+            if origin == ssh_key::KeyOrigin::Generated {
+                eprintln!(
+                    "generated the SSH key {} ({}): register {} in Azure DevOps (User settings > SSH public keys) before the push",
+                    path.display(),
+                    key.fingerprint(),
+                    ssh_key::public_path(&path).display()
+                );
+            }
+            let known_hosts = if repo_url.azure_devops().is_some() {
+                devops_git::KnownHosts::azure_devops()
+            } else {
+                let url = repo_url
+                    .ssh_sync_url("git", config.git.ssh_hostname.as_deref())
+                    .map_err(|e| Error::Setup {
+                        what: format!("git.url {}", config.git.url),
+                        why: e.to_string(),
+                    })?;
+                let host =
+                    devops_git::ssh::scan_host_key(url.host_str().unwrap_or_default(), url.port())
+                        .map_err(|e| Error::Setup {
+                            what: format!(
+                                "the SSH host key of {}",
+                                url.host_str().unwrap_or_default()
+                            ),
+                            why: e.to_string(),
+                        })?;
+                let mut k = devops_git::KnownHosts::default();
+                k.push(host);
+                k
+            };
+            Some(devops_git::SshAuth::new(key, known_hosts))
+        }
+        _ => None,
+    };
     let git: Arc<dyn GitHost> = match config.git.auth {
         GitAuth::TokenAuth | GitAuth::HttpsSsh if ado_https => {
             Arc::new(devops_git::DevOpsRestHost::with_pat(&http, pat()?))
@@ -1180,10 +1233,18 @@ pub async fn real_inputs(
             })?,
         ),
         GitAuth::Ssh => {
-            return Err(Error::Setup {
+            let auth = ssh.clone().ok_or_else(|| Error::Setup {
                 what: "git.auth = \"ssh\"".into(),
-                why: "pushing over SSH needs a key registered in Azure DevOps first: use auth = \"https-ssh\" (push with the PAT, Flux reconciles over SSH)".into(),
-            });
+                why: "no SSH key".into(),
+            })?;
+            Arc::new(
+                devops_git::PlainGitHost::new(devops_git::GitCredentials::Ssh(auth)).map_err(
+                    |e| Error::Setup {
+                        what: "the git client (SSH)".into(),
+                        why: e.to_string(),
+                    },
+                )?,
+            )
         }
     };
     let manifests: Arc<dyn flux_objects::install::ManifestSource> = match &config.flux.manifests_dir
@@ -1246,6 +1307,7 @@ pub async fn real_inputs(
                 &http,
             ),
             charts: chart_registry(config, &cloud, credential.clone(), &http)?,
+            ssh,
             cloud,
             arm_throttle,
         },

@@ -197,6 +197,29 @@ impl Sandbox {
         let repo_url = git
             .create_repository(SANDBOX_REPO)
             .context("could not create the sandbox repository")?;
+        // git.auth = "ssh": the key pair under the workdir (0600; ECDSA, fast), registered with the git
+        // server as a user's SSH key; the server's host key in known_hosts. The server speaks HTTP only, so
+        // the sandbox pushes over HTTPS and Flux reconciles over SSH (as https-ssh).
+        let (ssh_key, _) = super::ssh_key::load_or_generate(
+            &super::ssh_key::default_path(&options.workdir),
+            devops_git::SshKeyAlgorithm::EcdsaP256,
+        )?;
+        git.register_ssh_key(ssh_key.public_key_line());
+        let host_key = devops_git::SshKeyPair::generate(devops_git::SshKeyAlgorithm::EcdsaP256)
+            .context("could not generate the sandbox SSH host key")?;
+        let mut parts = host_key.public_key_line().split_whitespace();
+        let mut known_hosts = devops_git::KnownHosts::default();
+        known_hosts.push(devops_git::KnownHost {
+            hosts: vec![format!(
+                "[{}",
+                git.base_url()
+                    .trim_start_matches("http://")
+                    .replacen(':', "]:", 1)
+            )],
+            key_type: parts.next().unwrap_or_default().to_owned(),
+            key_base64: parts.next().unwrap_or_default().to_owned(),
+        });
+        let ssh = devops_git::SshAuth::new(ssh_key, known_hosts);
         let resolver_git = git.clone();
         let kube = FakeKube::start(
             &cloud,
@@ -311,6 +334,7 @@ impl Sandbox {
                     ..Default::default()
                 },
             )?)),
+            ssh: Some(ssh),
         };
         Ok(Sandbox {
             cloud,
@@ -371,6 +395,7 @@ impl Sandbox {
                 branch: "main".into(),
                 auth: GitAuth::TokenAuth,
                 ssh_hostname: None,
+                ssh_key: None,
                 interval: "1m".into(),
                 allow_insecure_http: true,
             },

@@ -1324,3 +1324,143 @@ async fn workload_identity_sops_is_refused_for_a_cluster_given_by_kubeconfig() {
     assert!(plan.get(&ids::sops_secret(SANDBOX_CLUSTER)).is_some());
     assert!(plan.ids().iter().all(|id| !id.contains("aks-cluster")));
 }
+
+#[tokio::test]
+async fn ssh_auth_applies_the_key_pair_written_0600_and_flux_reconciles_over_ssh() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (dir, sb) = sandbox().await;
+    let mut config = sb.config(&one());
+    config.git.auth = xtask::bootstrap::GitAuth::Ssh;
+    // The sandbox's git server speaks HTTP only: the push stays HTTPS, Flux reconciles over SSH.
+    let run = |config: xtask::bootstrap::BootstrapConfig| {
+        let (secrets, inputs) = (sb.secrets(), sb.inputs(&one()));
+        async move {
+            xtask::bootstrap::run_plan(
+                &config,
+                &secrets,
+                &inputs,
+                &PlanOptions::default(),
+                opts(),
+                &NoSink,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (report, _) = run(config.clone()).await;
+    assert!(report.succeeded(), "{:#?}", report.failures());
+
+    // The key pair under the work dir, 0600.
+    let identity = xtask::bootstrap::ssh_key::default_path(dir.path());
+    let public = xtask::bootstrap::ssh_key::public_path(&identity);
+    for f in [&identity, &public] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+    let public_line = std::fs::read_to_string(&public).unwrap();
+    let private_pem = std::fs::read_to_string(&identity).unwrap();
+    assert!(private_pem.contains("PRIVATE KEY-----"));
+
+    // The flux-system Secret holds that pair and the server's host key; the GitRepository uses SSH.
+    let secret = object(&sb, "Secret", Some("flux-system"), "flux-system").object;
+    assert_eq!(decode(&secret["data"]["identity"]), private_pem);
+    assert_eq!(decode(&secret["data"]["identity.pub"]), public_line);
+    let port = sb
+        .repo_url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    assert!(
+        decode(&secret["data"]["known_hosts"])
+            .starts_with(&format!("[127.0.0.1]:{port} ecdsa-sha2-nistp256 ")),
+        "{}",
+        decode(&secret["data"]["known_hosts"])
+    );
+    assert!(secret["data"].get("password").is_none());
+    let git = object(&sb, "GitRepository", Some("flux-system"), "flux-system").object;
+    let ssh_url = sb.repo_url.replacen("http://", "ssh://git@", 1);
+    assert_eq!(git["spec"]["url"], ssh_url.as_str());
+    assert_eq!(git["spec"]["secretRef"]["name"], "flux-system");
+    let sync = String::from_utf8_lossy(
+        &commits(&sb.repo_dir())[0].2["clusters/sandbox/flux-system/gotk-sync.yaml"],
+    )
+    .to_string();
+    assert!(sync.contains(&format!("url: {ssh_url}")), "{sync}");
+    // The health step passed: the fake source-controller authenticated with the registered key.
+    assert!(matches!(
+        report.step(&ids::health(SANDBOX_CLUSTER)).unwrap().status,
+        StepStatus::Done(_)
+    ));
+    assert_no_secret_committed(
+        &sb.repo_dir(),
+        &[private_pem.trim(), sb.pat().expose_secret()],
+    );
+
+    // A re-run keeps the key and changes nothing.
+    let (again, summary) = run(config.clone()).await;
+    assert!(again.succeeded(), "{:#?}", again.failures());
+    assert!(
+        summary.created.is_empty() && summary.changed.is_empty(),
+        "{summary:#?}"
+    );
+    assert_eq!(std::fs::read_to_string(&public).unwrap(), public_line);
+}
+
+#[tokio::test]
+async fn a_restarted_sandbox_loads_its_ssh_key_and_an_unregistered_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Sandbox::start(SandboxOptions::new(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    let public = xtask::bootstrap::ssh_key::public_path(&xtask::bootstrap::ssh_key::default_path(
+        dir.path(),
+    ));
+    let line = std::fs::read_to_string(&public).unwrap();
+    drop(first);
+    let _again = Sandbox::start(SandboxOptions::new(dir.path().to_path_buf()))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&public).unwrap(), line);
+
+    // load_or_generate: generated once (0600), then loaded; a missing .pub is named.
+    let other = dir.path().join("keys/flux");
+    let (made, origin) =
+        xtask::bootstrap::ssh_key::load_or_generate(&other, devops_git::SshKeyAlgorithm::EcdsaP256)
+            .unwrap();
+    assert_eq!(origin, xtask::bootstrap::ssh_key::KeyOrigin::Generated);
+    let (loaded, origin) =
+        xtask::bootstrap::ssh_key::load_or_generate(&other, devops_git::SshKeyAlgorithm::EcdsaP256)
+            .unwrap();
+    assert_eq!(origin, xtask::bootstrap::ssh_key::KeyOrigin::Loaded);
+    assert_eq!(loaded.public_key_line(), made.public_key_line());
+    std::fs::remove_file(xtask::bootstrap::ssh_key::public_path(&other)).unwrap();
+    let err =
+        xtask::bootstrap::ssh_key::load_or_generate(&other, devops_git::SshKeyAlgorithm::EcdsaP256)
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("flux.pub"), "{err}");
+
+    // The fake source-controller refuses a key the server does not know.
+    let (_dir, sb) = sandbox().await;
+    let stranger =
+        devops_git::SshKeyPair::generate(devops_git::SshKeyAlgorithm::EcdsaP256).unwrap();
+    let url = sb.repo_url.replacen("http://", "ssh://git@", 1);
+    let data: BTreeMap<String, String> = [
+        (
+            "identity".to_owned(),
+            "-----BEGIN PRIVATE KEY-----".to_owned(),
+        ),
+        (
+            "identity.pub".to_owned(),
+            stranger.public_key_line().to_owned(),
+        ),
+        ("known_hosts".to_owned(), String::new()),
+    ]
+    .into_iter()
+    .collect();
+    let err = sb.git.resolve(&url, "main", Some(&data)).unwrap_err();
+    assert!(err.contains("unable to authenticate"), "{err}");
+}

@@ -377,3 +377,42 @@ fn image_automation_entries_are_checked() {
             .contains("image-reflector-controller in flux.components_extra")
     );
 }
+
+#[test]
+fn ssh_auth_needs_an_ssh_url_and_syncs_over_ssh_dev_azure_com() {
+    let ssh = GOOD.replace(
+        "auth = \"token-auth\"",
+        "auth = \"ssh\"\nssh_key = \"keys/flux\"",
+    );
+    let err = parse("azflux.toml", &ssh, &Secrets::default()).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert!(
+        err.problems[0]
+            .message
+            .contains("ssh://git@ssh.dev.azure.com/v3/"),
+        "{err}"
+    );
+    let ssh = ssh.replace(
+        "https://dev.azure.com/my-org/my-project/_git/fleet-infra",
+        "ssh://git@ssh.dev.azure.com/v3/my-org/my-project/fleet-infra",
+    );
+    // No PAT needed: the push uses the key.
+    let config = parse("azflux.toml", &ssh, &Secrets::default()).unwrap();
+    assert_eq!(config.git.auth, GitAuth::Ssh);
+    assert_eq!(
+        config.git.ssh_key.as_deref(),
+        Some(std::path::Path::new("keys/flux"))
+    );
+    let sync = xtask::bootstrap::sync_options(&config, "aks-flux").unwrap();
+    assert_eq!(
+        sync.url,
+        "ssh://git@ssh.dev.azure.com/v3/my-org/my-project/fleet-infra"
+    );
+    assert_eq!(sync.secret_name.as_deref(), Some("flux-system"));
+    // Azure DevOps accepts RSA keys only.
+    let repo = devops_git::RepoUrl::parse(&config.git.url).unwrap();
+    assert_eq!(
+        xtask::bootstrap::ssh_key::algorithm_for(&repo),
+        devops_git::SshKeyAlgorithm::Rsa { bits: 4096 }
+    );
+}
