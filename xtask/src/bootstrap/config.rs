@@ -20,7 +20,7 @@
 //! auth = "token-auth"   # token-auth | https-ssh | ssh | workload-identity
 //! # ssh_hostname = "ssh.dev.azure.com"
 //! # ssh_key = "keys/flux"     # auth = "ssh": the key pair (and keys/flux.pub), generated there (0600)
-//! #                           # when missing; default .azflux/flux-ssh/identity next to this file
+//! #                           # when missing; default .azflux/flux-ssh/identity in the current directory
 //! # interval = "1m"
 //!
 //! [flux]
