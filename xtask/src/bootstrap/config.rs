@@ -24,7 +24,7 @@
 //! # interval = "1m"
 //!
 //! [flux]
-//! version = "v2.7.3"
+//! version = "v2.9.0"
 //! components_extra = ["image-reflector-controller", "image-automation-controller"]
 //! # manifests_dir = "flux-manifests/"   # an unpacked manifests.tar.gz instead of the GitHub release
 //!
@@ -168,7 +168,7 @@ pub struct GitConfig {
 /// Flux.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FluxConfig {
-    /// Flux version (`v2.7.3`).
+    /// Flux version (`v2.9.0`).
     pub version: String,
     /// Components.
     pub components: Vec<String>,
@@ -420,7 +420,7 @@ struct RawNotifications {
 }
 
 /// The Flux release installed when `flux.version` is not set.
-pub const DEFAULT_FLUX_VERSION: &str = "v2.7.3";
+pub const DEFAULT_FLUX_VERSION: &str = "v2.9.0";
 
 /// The Flux components installed by default.
 pub const DEFAULT_COMPONENTS: &[&str] = &[
@@ -698,7 +698,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                 c.at(
                     v.span(),
                     "flux.version",
-                    format!("'{}' is not a Flux release such as v2.7.3", v.get_ref()),
+                    format!("'{}' is not a Flux release such as v2.9.0", v.get_ref()),
                 );
             }
             flux.version = v.get_ref().clone();

@@ -39,7 +39,7 @@ impl FluxManifestsStep {
     async fn fetch(&self) -> StepResult<ReleaseArtifacts> {
         self.source.fetch(&self.version).await.map_err(|e| {
             StepError::from_error(self.resource(), &e).todo(
-                "check flux.version (an existing release such as v2.7.3) and the network, or set flux.manifests_dir to an unpacked manifests.tar.gz; then run again",
+                "check flux.version (an existing release such as v2.9.0) and the network, or set flux.manifests_dir to an unpacked manifests.tar.gz; then run again",
             )
         })
     }
