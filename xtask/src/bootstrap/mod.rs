@@ -1127,6 +1127,57 @@ pub fn chart_registry(
     Ok(Some(Arc::new(client)))
 }
 
+/// `git.auth = "ssh"`: the key pair at `git.ssh_key` (default `.azflux/flux-ssh/identity`), loaded or
+/// generated 0600, and the known hosts: Azure DevOps' host key is embedded, other hosts are scanned once
+/// (as flux bootstrap does). `None` for the other auth modes.
+pub fn ssh_auth(
+    config: &BootstrapConfig,
+    repo_url: &RepoUrl,
+) -> Result<Option<devops_git::SshAuth>, Error> {
+    Ok(match config.git.auth {
+        GitAuth::Ssh => {
+            let path = config
+                .git
+                .ssh_key
+                .clone()
+                .unwrap_or_else(|| ssh_key::default_path(Path::new(".azflux")));
+            let (key, origin) = ssh_key::load_or_generate(&path, ssh_key::algorithm_for(repo_url))?;
+            if origin == ssh_key::KeyOrigin::Generated {
+                eprintln!(
+                    "generated the SSH key {} ({}): register {} in Azure DevOps (User settings > SSH public keys) before the push",
+                    path.display(),
+                    key.fingerprint(),
+                    ssh_key::public_path(&path).display()
+                );
+            }
+            let known_hosts = if repo_url.azure_devops().is_some() {
+                devops_git::KnownHosts::azure_devops()
+            } else {
+                let url = repo_url
+                    .ssh_sync_url("git", config.git.ssh_hostname.as_deref())
+                    .map_err(|e| Error::Setup {
+                        what: format!("git.url {}", config.git.url),
+                        why: e.to_string(),
+                    })?;
+                let host =
+                    devops_git::ssh::scan_host_key(url.host_str().unwrap_or_default(), url.port())
+                        .map_err(|e| Error::Setup {
+                            what: format!(
+                                "the SSH host key of {}",
+                                url.host_str().unwrap_or_default()
+                            ),
+                            why: e.to_string(),
+                        })?;
+                let mut k = devops_git::KnownHosts::default();
+                k.push(host);
+                k
+            };
+            Some(devops_git::SshAuth::new(key, known_hosts))
+        }
+        _ => None,
+    })
+}
+
 /// The clients for real Azure: the environment credential chain, one ARM client, plain git, and the
 /// clusters' kubeconfig files.
 pub async fn real_inputs(
@@ -1169,51 +1220,7 @@ pub async fn real_inputs(
     // identity its pipeline fetches and refreshes the Entra token. Other hosts, and SSH: plain git.
     let ado_https =
         repo_url.azure_devops().is_some() && repo_url.scheme() == devops_git::Scheme::Https;
-    // SSH: the key pair at git.ssh_key (default .azflux/flux-ssh/identity), loaded or generated 0600;
-    // Azure DevOps' host key is embedded, other hosts are scanned once (as flux bootstrap does).
-    let ssh = match config.git.auth {
-        GitAuth::Ssh => {
-            let path = config
-                .git
-                .ssh_key
-                .clone()
-                .unwrap_or_else(|| ssh_key::default_path(Path::new(".azflux")));
-            let (key, origin) =
-                ssh_key::load_or_generate(&path, ssh_key::algorithm_for(&repo_url))?;
-            if origin == ssh_key::KeyOrigin::Generated {
-                eprintln!(
-                    "generated the SSH key {} ({}): register {} in Azure DevOps (User settings > SSH public keys) before the push",
-                    path.display(),
-                    key.fingerprint(),
-                    ssh_key::public_path(&path).display()
-                );
-            }
-            let known_hosts = if repo_url.azure_devops().is_some() {
-                devops_git::KnownHosts::azure_devops()
-            } else {
-                let url = repo_url
-                    .ssh_sync_url("git", config.git.ssh_hostname.as_deref())
-                    .map_err(|e| Error::Setup {
-                        what: format!("git.url {}", config.git.url),
-                        why: e.to_string(),
-                    })?;
-                let host =
-                    devops_git::ssh::scan_host_key(url.host_str().unwrap_or_default(), url.port())
-                        .map_err(|e| Error::Setup {
-                            what: format!(
-                                "the SSH host key of {}",
-                                url.host_str().unwrap_or_default()
-                            ),
-                            why: e.to_string(),
-                        })?;
-                let mut k = devops_git::KnownHosts::default();
-                k.push(host);
-                k
-            };
-            Some(devops_git::SshAuth::new(key, known_hosts))
-        }
-        _ => None,
-    };
+    let ssh = ssh_auth(config, &repo_url)?;
     let git: Arc<dyn GitHost> = match config.git.auth {
         GitAuth::TokenAuth | GitAuth::HttpsSsh if ado_https => {
             Arc::new(devops_git::DevOpsRestHost::with_pat(&http, pat()?))

@@ -5,6 +5,7 @@
 mod bootstrap;
 mod bootstrap_config;
 mod bootstrap_plan;
+mod bootstrap_ssh;
 mod credentials;
 mod eventhub_cli;
 mod fake_azure;
