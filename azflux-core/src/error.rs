@@ -215,7 +215,7 @@ pub fn classify(
         .or_else(|| {
             header("x-ms-retry-after-ms")
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_millis)
+                .map(|ms| Duration::from_millis(ms).min(MAX_RETRY_AFTER))
         });
     let request_id = header("x-ms-request-id")
         .or_else(|| header("x-ms-correlation-request-id"))
@@ -342,23 +342,32 @@ fn parse_error_body(body: &[u8]) -> Option<(String, String, Option<String>)> {
     None
 }
 
-/// Parses `Retry-After`: integer seconds, or an HTTP-date (accepted defensively).
+/// The longest wait a server's `Retry-After` is honoured for: ARM documents at most 10 minutes, and a
+/// larger (or hostile) value must not stall a client for hours.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// Parses `Retry-After`: integer seconds, fractional seconds, or an HTTP-date (accepted defensively); capped
+/// at [`MAX_RETRY_AFTER`]. Anything else (negative, NaN, garbage) is `None`.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     if let Ok(secs) = value.parse::<f64>()
-        && secs.is_finite()
         && secs >= 0.0
     {
-        return Some(Duration::from_secs_f64(secs));
+        // try_from_secs_f64 refuses NaN and values too large for a Duration instead of panicking.
+        return match Duration::try_from_secs_f64(secs) {
+            Ok(d) => Some(d.min(MAX_RETRY_AFTER)),
+            Err(_) if secs.is_finite() => Some(MAX_RETRY_AFTER),
+            Err(_) => None,
+        };
     }
     let format = time::format_description::well_known::Rfc2822;
     let at = time::OffsetDateTime::parse(value, &format).ok()?;
     let now = time::OffsetDateTime::now_utc();
     let wait = at - now;
-    Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
+    Some(Duration::from_secs(wait.whole_seconds().max(0) as u64).min(MAX_RETRY_AFTER))
 }
 
 fn looks_like_html(text: &str) -> bool {
@@ -473,5 +482,10 @@ mod tests {
         assert_eq!(parse_retry_after("10"), Some(Duration::from_secs(10)));
         assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(parse_retry_after("soon"), None);
+        // Hostile values neither panic nor stall: capped, or refused.
+        assert_eq!(parse_retry_after("1e300"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("99999999999"), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("NaN"), None);
+        assert_eq!(parse_retry_after("-3"), None);
     }
 }

@@ -201,14 +201,14 @@ impl Response {
         })
     }
 
-    /// `Retry-After` (or `x-ms-retry-after-ms`), when present.
+    /// `Retry-After` (or `x-ms-retry-after-ms`), when present; capped at [`crate::error::MAX_RETRY_AFTER`].
     pub fn retry_after(&self) -> Option<Duration> {
         self.header("retry-after")
             .and_then(crate::error::parse_retry_after)
             .or_else(|| {
                 self.header("x-ms-retry-after-ms")
-                    .and_then(|v| v.parse().ok())
-                    .map(Duration::from_millis)
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|ms| Duration::from_millis(ms).min(crate::error::MAX_RETRY_AFTER))
             })
     }
 
@@ -512,7 +512,11 @@ impl RetryPolicy for AzfluxRetryPolicy {
 
     async fn wait(&self, retry_count: u32, retry_after: Option<azure_core::time::Duration>) {
         let wait = match retry_after {
-            Some(server_says) => Duration::try_from(server_says).unwrap_or_default(),
+            // Honoured exactly, but never longer than MAX_RETRY_AFTER (a hostile or broken server must not
+            // stall the client); negative values become zero.
+            Some(server_says) => Duration::try_from(server_says)
+                .unwrap_or_default()
+                .min(crate::error::MAX_RETRY_AFTER),
             None => Duration::try_from(self.sleep_duration(retry_count)).unwrap_or_default(),
         };
         tracing::debug!(
@@ -621,6 +625,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[tokio::test]
+    async fn server_retry_after_is_capped_and_negative_values_wait_nothing() {
+        let clock = crate::clock::ManualClock::at_epoch();
+        let p = AzfluxRetryPolicy::new(RetryConfig::default(), Arc::new(clock.clone()));
+        p.wait(1, Some(azure_core::time::Duration::seconds(i64::MAX)))
+            .await;
+        p.wait(1, Some(azure_core::time::Duration::seconds(-5)))
+            .await;
+        p.wait(1, Some(azure_core::time::Duration::seconds(7)))
+            .await;
+        assert_eq!(
+            clock.sleeps(),
+            vec![
+                crate::error::MAX_RETRY_AFTER,
+                Duration::ZERO,
+                Duration::from_secs(7)
+            ]
+        );
     }
 
     #[test]
