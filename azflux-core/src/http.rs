@@ -425,7 +425,8 @@ pub fn describe_core_error(error: &azure_core::Error) -> String {
             return format!("{} {}: {}", se.status, se.code, se.message);
         }
     }
-    // azure_core's Display prints the message and its context chain; it carries no secrets.
+    // azure_core's Display prints the message and its context chain; the HTTP library's part may name the
+    // URL, whose query string or userinfo could carry a signature or credential: masked.
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(s) = source {
@@ -433,7 +434,7 @@ pub fn describe_core_error(error: &azure_core::Error) -> String {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    text
+    crate::secret::redact_urls_in_text(&text)
 }
 
 /// A request with a JSON body.

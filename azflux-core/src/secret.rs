@@ -49,6 +49,38 @@ pub fn redact_url(url: &url::Url) -> String {
     shown.to_string()
 }
 
+/// Masks every URL inside free text (an HTTP library's error message): query strings become `?…` and
+/// `user:password@` is dropped, since SAS signatures, codes and credentials travel there.
+pub fn redact_urls_in_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .unwrap_or(after.len());
+        let (url, tail) = after.split_at(end);
+        let url = match url
+            .find('@')
+            .filter(|i| url.find('/').is_none_or(|slash| *i < slash))
+        {
+            Some(i) => &url[i + 1..],
+            None => url,
+        };
+        match url.find('?') {
+            Some(q) => {
+                out.push_str(&url[..q]);
+                out.push_str("?…");
+            }
+            None => out.push_str(url),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +89,19 @@ mod tests {
     fn secret_string_debug_is_redacted() {
         let s = SecretString::from("hunter2".to_owned());
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn urls_inside_messages_are_masked() {
+        let text = "error sending request for url (https://u:p4ss@ns.servicebus.windows.net/hub?sig=abc&se=1): boom";
+        let shown = redact_urls_in_text(text);
+        assert_eq!(
+            shown,
+            "error sending request for url (https://ns.servicebus.windows.net/hub?…): boom"
+        );
+        assert_eq!(redact_urls_in_text("no url here"), "no url here");
+        assert_eq!(redact_urls_in_text("a http:// b"), "a http:// b");
+        assert_eq!(redact_urls_in_text("x https://h/p?q=1"), "x https://h/p?…");
     }
 
     #[test]
