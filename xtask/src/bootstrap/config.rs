@@ -475,6 +475,15 @@ impl Checker<'_> {
     }
 }
 
+/// The password of `scheme://user:password@host/…`, when `url` has one (even when the rest is invalid).
+fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
 fn is_name(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
@@ -602,7 +611,12 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                 && let Err(e) = devops_git::RepoUrl::parse(&url)
                 && let Some(s) = &g.url
             {
-                c.at(s.span(), "git.url", e.to_string());
+                // The parser's messages echo the URL; never echo a password (PAT) it carries.
+                let mut message = e.to_string();
+                if let Some(password) = url_password(&url) {
+                    message = message.replace(password, "<redacted>");
+                }
+                c.at(s.span(), "git.url", message);
             }
             let auth = match &g.auth {
                 None => GitAuth::TokenAuth,

@@ -416,3 +416,26 @@ fn ssh_auth_needs_an_ssh_url_and_syncs_over_ssh_dev_azure_com() {
         devops_git::SshKeyAlgorithm::Rsa { bits: 4096 }
     );
 }
+
+#[test]
+fn a_git_url_that_fails_to_parse_never_echoes_its_password() {
+    for url in [
+        "https://me:s3cret-pat@dev azure.com/o/p/_git/r",
+        "https://me:s3cret-pat@dev.azure.com:org/p/_git/r",
+        "ftp://me:s3cret-pat@dev.azure.com/o/p/_git/r",
+        "https://me:s3cret-pat@dev.azure.com/o/p/_git/r",
+    ] {
+        let text = GOOD.replace(
+            "https://dev.azure.com/my-org/my-project/_git/fleet-infra",
+            url,
+        );
+        let e = parse("azflux.toml", &text, &with_pat()).unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("git.url"), "{url}: {shown}");
+        assert!(!shown.contains("s3cret-pat"), "{url} leaked: {shown}");
+        assert!(
+            !format!("{e:?}").contains("s3cret-pat"),
+            "{url} leaked in Debug"
+        );
+    }
+}
