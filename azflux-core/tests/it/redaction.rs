@@ -27,7 +27,23 @@ async fn debug_output_never_contains_secrets() {
         hosts: vec![HostRule::Exact("management.azure.com".into())],
     };
     let pipeline = HttpPipeline::with_bearer(&cloud.http_options(), bearer.clone());
+    let sandbox_credential = azflux_core::fake::client_credential::FakeClientSecretCredential::new(
+        &cloud.cloud(),
+        &cloud.sandbox().tenant_id,
+        &cloud.sandbox().client_id,
+        cloud.sandbox().client_secret.clone(),
+        &cloud.http_options(),
+    )
+    .unwrap();
+    let transport_error = azflux_core::Error::Transport {
+        resource: "GET host/path".into(),
+        message: azflux_core::secret::redact_urls_in_text(&format!(
+            "error for url (https://h/p?sig={token_text})"
+        )),
+    };
     let shown = [
+        format!("{sandbox_credential:?}"),
+        format!("{transport_error}"),
         format!("{:?}", cloud.sandbox()),
         format!("{cloud:?}"),
         format!("{credential:?}"),
