@@ -284,6 +284,21 @@ fn scp_like(input: &str) -> Option<(Option<&str>, &str, &str)> {
     Some((user, host, &input[colon + 1..]))
 }
 
+/// `input` with the password of its `user:password@` part, if any, replaced by `***`; works on
+/// text that is not a valid URL (scp-like, bad port, bad host).
+fn redact_userinfo_password(input: &str) -> String {
+    let start = input.find("://").map_or(0, |i| i + 3);
+    let rest = &input[start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return input.to_string();
+    };
+    let Some(colon) = rest[..at].find(':') else {
+        return input.to_string();
+    };
+    format!("{}{}:***{}", &input[..start], &rest[..colon], &rest[at..])
+}
+
 fn redact_password(url: &Url) -> String {
     let mut copy = url.clone();
     match copy.set_password(Some("***")) {
@@ -383,10 +398,14 @@ impl RepoUrl {
     /// `ssh://git@ssh.dev.azure.com/v3/<org>/<project>/<repo>` (also `vs-ssh.visualstudio.com`),
     /// and any `http`, `https` or `ssh` URL of another host.
     pub fn parse(input: &str) -> Result<Self, UrlError> {
-        let input = input.trim();
-        if input.is_empty() {
+        let raw = input.trim();
+        if raw.is_empty() {
             return Err(UrlError::Empty);
         }
+        // Every message echoes the input: never with a password in it, even when the URL does not
+        // parse far enough for the embedded-password check below.
+        let shown = redact_userinfo_password(raw);
+        let input = shown.as_str();
         if let Some((user, host, path)) = scp_like(input) {
             let user = user.map(|u| format!("{u}@")).unwrap_or_default();
             let path = path.trim_start_matches('/');
@@ -395,7 +414,7 @@ impl RepoUrl {
                 suggestion: format!("ssh://{user}{host}/{path}"),
             });
         }
-        let url = match Url::parse(input) {
+        let url = match Url::parse(raw) {
             Ok(url) => url,
             Err(url::ParseError::InvalidPort) => return Err(path_as_port(input)),
             Err(e) => {

@@ -248,6 +248,26 @@ fn a_password_in_the_url_is_refused_without_echoing_it() {
 }
 
 #[test]
+fn a_password_in_a_malformed_url_is_never_echoed() {
+    // Url::parse fails before the password check can run: the messages echo the input.
+    for input in [
+        "https://git:s3cr3t-pat@dev.azure.com:my-org/my-project/_git/fleet-infra",
+        "https://git:s3cr3t-pat@git.example.com:99999/repo",
+        "https://git:s3cr3t-pat@bad host/repo",
+        "git:s3cr3t-pat@git.example.com:org/repo",
+    ] {
+        let err = RepoUrl::parse(input).expect_err(input);
+        let text = err.to_string();
+        assert!(!text.contains("s3cr3t-pat"), "{input}: {text}");
+        assert!(text.contains("git:***@"), "{input}: {text}");
+        assert!(
+            !format!("{err:?}").contains("s3cr3t-pat"),
+            "{input}: {err:?}"
+        );
+    }
+}
+
+#[test]
 fn token_auth_sync_url_follows_flux_rewrites() {
     let table: &[(&str, bool, Result<&str, &str>)] = &[
         (
