@@ -11,8 +11,9 @@ pub const KEYVAULT_API_VERSION: &str = "7.4";
 /// The algorithm sops uses.
 pub const RSA_OAEP_256: &str = "RSA-OAEP-256";
 
-/// `POST {vault}/keys/{name}/{version}/encrypt|decrypt` body.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// `POST {vault}/keys/{name}/{version}/encrypt|decrypt` body. `Debug` never shows `value` (for `encrypt` and
+/// `wrapkey` it is the data key).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KeyOperationRequest {
     /// `RSA-OAEP-256`.
     pub alg: String,
@@ -20,13 +21,32 @@ pub struct KeyOperationRequest {
     pub value: String,
 }
 
-/// The response body of `encrypt`/`decrypt`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// The response body of `encrypt`/`decrypt`. `Debug` never shows `value` (for `decrypt` and `unwrapkey` it is
+/// the data key).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KeyOperationResult {
     /// The full key id used (`…/keys/name/version`).
     pub kid: String,
     /// base64url (no padding) of the output. For `encrypt` this is what sops stores in `enc`.
     pub value: String,
+}
+
+impl std::fmt::Debug for KeyOperationRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyOperationRequest")
+            .field("alg", &self.alg)
+            .field("value", &"<redacted>")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for KeyOperationResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyOperationResult")
+            .field("kid", &self.kid)
+            .field("value", &"<redacted>")
+            .finish()
+    }
 }
 
 /// `RSA-OAEP` (SHA-1): accepted by Key Vault and the fake, not used by sops.
@@ -154,6 +174,23 @@ mod tests {
             create_key_url("https://v.vault.azure.net/", "k"),
             "https://v.vault.azure.net/keys/k/create?api-version=7.4"
         );
+    }
+
+    #[test]
+    fn key_operation_debug_never_shows_the_value() {
+        let req = KeyOperationRequest {
+            alg: RSA_OAEP_256.into(),
+            value: "ZGF0YS1rZXktYnl0ZXM".into(),
+        };
+        let res = KeyOperationResult {
+            kid: "https://v.vault.azure.net/keys/k/0a".into(),
+            value: "cGxhaW50ZXh0LWRhdGEta2V5".into(),
+        };
+        let (req, res) = (format!("{req:?}"), format!("{res:?}"));
+        assert!(!req.contains("ZGF0YS1rZXktYnl0ZXM"), "{req}");
+        assert!(req.contains(RSA_OAEP_256), "{req}");
+        assert!(!res.contains("cGxhaW50ZXh0LWRhdGEta2V5"), "{res}");
+        assert!(res.contains("https://v.vault.azure.net/keys/k/0a"), "{res}");
     }
 
     #[test]
