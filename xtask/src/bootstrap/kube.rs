@@ -159,8 +159,17 @@ impl Kubeconfig {
             what: context.unwrap_or("current-context").to_owned(),
             why,
         };
-        let raw: RawKubeconfig = serde_saphyr::from_str(text)
-            .map_err(|e| bad(format!("is not a valid kubeconfig: {e}")))?;
+        // The parser's message quotes the lines around the error (and may quote a value): they can hold
+        // the token or key, so only the position is shown.
+        let raw: RawKubeconfig = serde_saphyr::from_str(text).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!(" at line {} column {}", l.line(), l.column()))
+                .unwrap_or_default();
+            bad(format!(
+                "is not a valid kubeconfig (YAML or field type error{at}): check it with `kubectl config view`, or fetch it again with `az aks get-credentials`"
+            ))
+        })?;
         let name = context.unwrap_or(&raw.current_context);
         let ctx = raw
             .contexts

@@ -1464,3 +1464,27 @@ async fn a_restarted_sandbox_loads_its_ssh_key_and_an_unregistered_key_is_refuse
     let err = sb.git.resolve(&url, "main", Some(&data)).unwrap_err();
     assert!(err.contains("unable to authenticate"), "{err}");
 }
+
+#[test]
+fn a_kubeconfig_that_fails_to_parse_never_shows_its_credentials() {
+    let good = "apiVersion: v1\nkind: Config\ncurrent-context: aks\nclusters:\n- name: aks\n  cluster:\n    server: https://aks.example:443\ncontexts:\n- name: aks\n  context:\n    cluster: aks\n    user: u\nusers:\n- name: u\n  user:\n    token: very-secret-token\n    client-key-data: c2VjcmV0LWtleS1kYXRh\n";
+    for broken in [
+        // A type error next to the token.
+        good.replace(
+            "    token: very-secret-token\n",
+            "    token: very-secret-token\n    exec: [\n",
+        ),
+        good.replace("cluster: aks\n    user: u", "cluster: [aks]\n    user: u"),
+        // A type error on the token itself.
+        good.replace("token: very-secret-token", "token: [very-secret-token]"),
+        // Not YAML at all.
+        format!("{good}\n  : : - {{"),
+    ] {
+        let err = xtask::bootstrap::kube::Kubeconfig::parse(&broken, None).unwrap_err();
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(shown.contains("not a valid kubeconfig"), "{shown}");
+            assert!(!shown.contains("very-secret-token"), "leaked: {shown}");
+            assert!(!shown.contains("c2VjcmV0LWtleS1kYXRh"), "leaked: {shown}");
+        }
+    }
+}
