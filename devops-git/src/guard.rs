@@ -118,6 +118,14 @@ pub fn looks_like_plaintext_secret(content: &[u8]) -> bool {
     {
         return json_is_plain_secret(&value);
     }
+    // A YAML parser sees every spelling (flow mappings, `kind: List`, a byte order mark); the line
+    // scan below still catches a Secret in a file the parser refuses (a template, a typo).
+    if let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(text)
+        && docs.iter().any(json_is_plain_secret)
+    {
+        return true;
+    }
+    let text = text.trim_start_matches('\u{feff}');
     let mut doc = String::new();
     for line in text.lines() {
         if line.starts_with("---") && line[3..].trim().is_empty() {

@@ -32,6 +32,32 @@ fn plaintext_secrets_are_detected() {
 }
 
 #[test]
+fn plaintext_secrets_in_other_yaml_spellings_are_detected() {
+    let refused: &[&str] = &[
+        // Windows line endings
+        "apiVersion: v1\r\nkind: Secret\r\nmetadata:\r\n  name: s\r\ndata:\r\n  password: eA==\r\n",
+        "apiVersion: v1\r\nkind: Secret\r\nstringData:\r\n  password: x\r\n",
+        // a flow mapping (YAML, not JSON)
+        "{apiVersion: v1, kind: Secret, metadata: {name: s}, stringData: {password: x}}\n",
+        // a byte order mark
+        "\u{feff}kind: Secret\napiVersion: v1\ndata:\n  password: eA==\n",
+        // a YAML v1 List
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: s\n  stringData:\n    password: x\n",
+    ];
+    for text in refused {
+        assert!(looks_like_plaintext_secret(text.as_bytes()), "{text:?}");
+    }
+    let allowed: &[&str] = &[
+        "apiVersion: v1\r\nkind: Secret\r\ndata:\r\n  password: ENC[AES256_GCM,data:abc,type:str]\r\nsops:\r\n  mac: ENC[...]\r\n",
+        "{apiVersion: v1, kind: ConfigMap, data: {key: value}}\n",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  data:\n    key: value\n",
+    ];
+    for text in allowed {
+        assert!(!looks_like_plaintext_secret(text.as_bytes()), "{text:?}");
+    }
+}
+
+#[test]
 fn paths_and_branches_are_checked() {
     for ok in [
         "clusters/my-cluster/flux-system/gotk-sync.yaml",
