@@ -28,10 +28,22 @@ impl AgeKey {
     /// An encrypt-only key from an `age1…` recipient.
     pub fn from_recipient(recipient: &str) -> Result<Self> {
         let r = age::x25519::Recipient::from_str(recipient.trim()).map_err(|_| {
-            Error::invalid(
-                "age recipient",
-                format!("`{}` is not an age1… X25519 recipient", recipient.trim()),
-            )
+            let given = recipient.trim();
+            // An identity passed where a recipient belongs must not be echoed: it is the secret key.
+            if given
+                .get(..15)
+                .is_some_and(|p| p.eq_ignore_ascii_case("AGE-SECRET-KEY-"))
+            {
+                Error::invalid(
+                    "age recipient",
+                    "an AGE-SECRET-KEY-1… identity was given where an age1… recipient is expected; pass its public key (age-keygen -y)",
+                )
+            } else {
+                Error::invalid(
+                    "age recipient",
+                    format!("`{given}` is not an age1… X25519 recipient"),
+                )
+            }
         })?;
         Ok(Self {
             recipient: r,

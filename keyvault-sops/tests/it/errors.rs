@@ -164,3 +164,28 @@ async fn a_truncated_age_stanza_is_reported_per_key() {
     let e = open(&bad, Format::Yaml, &key).await.unwrap_err();
     assert!(matches!(e, Error::NoDataKey { .. }), "{e:?}");
 }
+
+#[test]
+fn an_identity_given_as_a_recipient_is_not_echoed() {
+    use secrecy::ExposeSecret as _;
+    let key = keyvault_sops::AgeKey::generate();
+    let identity = key.identity_secret().map(|s| s.expose_secret().to_string());
+    let identity = identity.unwrap_or_default();
+    assert!(identity.starts_with("AGE-SECRET-KEY-1"));
+    let err = keyvault_sops::AgeKey::from_recipient(&identity)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("age1"), "{err}");
+    assert!(!err.contains(&identity), "{err}");
+    assert!(
+        !err.contains(identity.trim_start_matches("AGE-SECRET-KEY-1")),
+        "{err}"
+    );
+    // an ordinary typo is still shown, so the user can see what was wrong
+    let err = keyvault_sops::AgeKey::from_recipient("age1nope")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("age1nope"), "{err}");
+}
