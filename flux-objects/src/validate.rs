@@ -54,9 +54,29 @@ pub struct UrlParts {
     pub rest: String,
 }
 
-/// Parses `raw` like Go's `url.Parse` and returns Go's error text (`parse "…": …`) on failure.
+/// `raw` with the password of its user info (`scheme://user:password@host`) replaced by `xxxxx`, as Go's
+/// `URL.Redacted` does: URLs in error messages must not leak tokens.
+fn redact_password(raw: &str) -> String {
+    let Some(i) = raw.find("://") else {
+        return raw.to_owned();
+    };
+    let start = i + 3;
+    let after = &raw[start..];
+    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+    let Some(at) = after[..end].rfind('@') else {
+        return raw.to_owned();
+    };
+    match after[..at].find(':') {
+        Some(colon) => format!("{}:xxxxx{}", &raw[..start + colon], &raw[start + at..]),
+        None => raw.to_owned(),
+    }
+}
+
+/// Parses `raw` like Go's `url.Parse` and returns Go's error text (`parse "…": …`) on failure; a password in
+/// the URL's user info is shown as `xxxxx`.
 pub fn parse_url(raw: &str) -> std::result::Result<UrlParts, String> {
-    let err = |m: &str| format!("parse \"{raw}\": {m}");
+    let shown = redact_password(raw);
+    let err = |m: &str| format!("parse \"{shown}\": {m}");
     let (scheme, rest) = match raw.find(':') {
         Some(i)
             if i > 0
@@ -246,6 +266,14 @@ mod tests {
         assert_eq!(
             parse_url("ssh://user@host:group/repo.git").err().as_deref(),
             Some("parse \"ssh://user@host:group/repo.git\": invalid port \":group\" after host")
+        );
+        let e = parse_url("https://org:s3cr3t-pat@dev.azure.com:x/org/p/_git/r")
+            .err()
+            .unwrap_or_default();
+        assert!(!e.contains("s3cr3t-pat"), "{e}");
+        assert_eq!(
+            e,
+            "parse \"https://org:xxxxx@dev.azure.com:x/org/p/_git/r\": invalid port \":x\" after host"
         );
         let u = parse_url("https://org@dev.azure.com/org/p/_git/r").ok();
         assert_eq!(u.as_ref().map(|u| u.host.as_str()), Some("dev.azure.com"));
