@@ -829,8 +829,12 @@ impl AcrClient {
                     url = url
                         .join(&next)
                         .map_err(|e| self.protocol(&request, format!("a bad Link: {e}")))?;
-                    if url.host_str() != self.inner.base.host_str() {
-                        return Err(self.protocol(&request, "a Link to another host"));
+                    // The next page gets the registry credential: same scheme, host and port only.
+                    if url.origin() != self.inner.base.origin() {
+                        return Err(self.protocol(
+                            &request,
+                            "a Link to another host, port or scheme than the registry's",
+                        ));
                     }
                 }
                 _ => break,

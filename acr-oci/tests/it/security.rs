@@ -325,3 +325,60 @@ async fn image_indexes_and_foreign_artifacts_are_not_charts() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_tag_list_link_to_another_port_or_scheme_gets_no_credentials() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    // Same host name, another port: another service, which must not receive the registry credential.
+    let registry = MockServer::start().await;
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Basic realm=\"registry\""),
+        )
+        .mount(&registry)
+        .await;
+    let next = format!("{}/v2/charts/app/tags/list?last=a", other.uri());
+    Mock::given(method("GET"))
+        .and(path("/v2/charts/app/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", format!("<{next}>; rel=\"next\"").as_str())
+                .set_body_json(serde_json::json!({"name": "charts/app", "tags": ["1.0.0"]})),
+        )
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"name": "charts/app", "tags": []})),
+        )
+        .mount(&other)
+        .await;
+    let addr = registry.address().to_string();
+    let options = acr_oci::AcrClientOptions {
+        plain_http: true,
+        ..Default::default()
+    };
+    let client = acr_oci::AcrClient::new(
+        &addr,
+        AcrAuth::Basic {
+            username: "user".into(),
+            password: SecretString::from("registry-password"),
+        },
+        options,
+    )
+    .unwrap();
+    let chart = client.chart("charts/app").unwrap();
+    let err = client.list_tags(&chart).await.unwrap_err();
+    assert!(err.to_string().contains("a Link to another host"), "{err}");
+    let leaked = other.received_requests().await.unwrap_or_default();
+    assert!(
+        leaked.is_empty(),
+        "the other port got {} requests",
+        leaked.len()
+    );
+}
