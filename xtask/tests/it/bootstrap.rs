@@ -1488,3 +1488,66 @@ fn a_kubeconfig_that_fails_to_parse_never_shows_its_credentials() {
         }
     }
 }
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                todo.push(entry.path());
+            } else if kind.is_file() {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn work_dir_files_holding_a_secret_are_0600() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (dir, sb) = sandbox().await;
+    let (report, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    sb.write_state().unwrap();
+    let key = std::fs::read_to_string(xtask::bootstrap::ssh_key::default_path(dir.path())).unwrap();
+    let secrets = [
+        ("PAT", sb.pat().expose_secret().to_owned()),
+        (
+            "client secret",
+            sb.cloud.sandbox().client_secret.expose_secret().to_owned(),
+        ),
+        (
+            "kube token",
+            sb.kubeconfig(SANDBOX_CLUSTER)
+                .token
+                .unwrap()
+                .expose_secret()
+                .to_owned(),
+        ),
+        ("SSH private key", key.trim().to_owned()),
+    ];
+    let files = files_under(dir.path());
+    assert!(files.len() > 3, "{files:?}");
+    let mut holding = 0;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for (what, secret) in &secrets {
+            if text.contains(secret.as_str()) {
+                holding += 1;
+                let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} holds the {what}", f.display());
+            }
+        }
+    }
+    // At least the SSH key file was seen (the scan looks at the right place).
+    assert!(holding >= 1);
+}
