@@ -463,7 +463,7 @@ impl AcrClient {
                 let now = self.now();
                 if !force
                     && let Some(t) = state.access.get(scope)
-                    && t.expires_at - self.inner.margin.as_secs() as i64 > now
+                    && self.still_fresh(t, now)
                 {
                     return Ok(Some(format!("Bearer {}", t.value.expose_secret())));
                 }
@@ -479,11 +479,20 @@ impl AcrClient {
         }
     }
 
+    /// Whether `token` outlives the refresh margin. Expiries come from the server: saturate, never
+    /// overflow.
+    fn still_fresh(&self, token: &CachedToken, now: i64) -> bool {
+        let margin = i64::try_from(self.inner.margin.as_secs()).unwrap_or(i64::MAX);
+        token.expires_at.saturating_sub(margin) > now
+    }
+
     fn cached(&self, token: String, expires_in: Option<u64>) -> CachedToken {
         let now = self.now();
         let expires_at = wire::jwt_expiry(&token)
-            .or_else(|| expires_in.map(|s| now + s as i64))
-            .unwrap_or(now + 60);
+            .or_else(|| {
+                expires_in.map(|s| now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX)))
+            })
+            .unwrap_or(now.saturating_add(60));
         CachedToken {
             value: SecretString::from(token),
             expires_at,
@@ -573,7 +582,7 @@ impl AcrClient {
     ) -> Result<CachedToken> {
         let now = self.now();
         if let Some(t) = &state.refresh
-            && t.expires_at - self.inner.margin.as_secs() as i64 > now
+            && self.still_fresh(t, now)
         {
             return Ok(t.clone());
         }

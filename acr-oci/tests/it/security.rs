@@ -382,3 +382,73 @@ async fn a_tag_list_link_to_another_port_or_scheme_gets_no_credentials() {
         leaked.len()
     );
 }
+
+/// A loopback registry whose token endpoint answers `token_body`; lists tags twice (the second time
+/// from the cached token).
+async fn list_twice_with_token(token_body: serde_json::Value) -> acr_oci::Result<Vec<String>> {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let registry = MockServer::start().await;
+    let realm = format!("{}/oauth2/token", registry.uri());
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!("Bearer realm=\"{realm}\",service=\"registry\"").as_str(),
+        ))
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body))
+        .mount(&registry)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/charts/app/tags/list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"name": "charts/app", "tags": ["1.0.0"]})),
+        )
+        .mount(&registry)
+        .await;
+    let options = acr_oci::AcrClientOptions {
+        plain_http: true,
+        ..Default::default()
+    };
+    let client = acr_oci::AcrClient::new(
+        &registry.address().to_string(),
+        AcrAuth::Basic {
+            username: "user".into(),
+            password: SecretString::from("registry-password"),
+        },
+        options,
+    )
+    .unwrap();
+    let chart = client.chart("charts/app").unwrap();
+    client.list_tags(&chart).await?;
+    client.list_tags(&chart).await
+}
+
+#[tokio::test]
+async fn absurd_token_lifetimes_from_the_server_do_not_panic() {
+    use base64::Engine as _;
+    let b64 = |v: serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let jwt = |exp: i64| {
+        format!(
+            "{}.{}.sig",
+            b64(serde_json::json!({"alg": "none"})),
+            b64(serde_json::json!({"exp": exp}))
+        )
+    };
+    for body in [
+        serde_json::json!({"token": "opaque", "expires_in": i64::MAX as u64}),
+        serde_json::json!({"token": "opaque", "expires_in": u64::MAX}),
+        serde_json::json!({"token": jwt(i64::MIN)}),
+        serde_json::json!({"token": jwt(i64::MAX)}),
+    ] {
+        let tags = list_twice_with_token(body.clone()).await;
+        assert_eq!(tags.unwrap(), vec!["1.0.0".to_string()], "{body}");
+    }
+}
