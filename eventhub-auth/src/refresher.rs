@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 /// from 5 s up to every 5 min, alarm 10 min before expiry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefresherOptions {
-    /// Refresh at least this long before the token expires.
+    /// Refresh at least this long before the token expires (`margin` + `jitter` at most a year).
     pub margin: Duration,
     /// Refresh up to this much earlier still, at random, so that many refreshers do not call at once.
     pub jitter: Duration,
@@ -68,6 +68,18 @@ impl RefresherOptions {
         }
         if self.max_backoff < self.initial_backoff {
             return bad("`max_backoff` must be at least `initial_backoff`");
+        }
+        // Tokens live hours (SAS tokens at most days): a window past a year is a mistake, and a sum that
+        // overflows would panic when the refresh is scheduled.
+        const MAX_WINDOW: Duration = Duration::from_secs(366 * 24 * 3600);
+        if self
+            .margin
+            .checked_add(self.jitter)
+            .is_none_or(|w| w > MAX_WINDOW)
+        {
+            return bad(
+                "`margin` + `jitter` must be at most a year (tokens live hours): give the time before expiry to refresh at, such as 30 minutes",
+            );
         }
         if self.max_backoff >= self.margin {
             return bad(

@@ -478,3 +478,32 @@ async fn trace_log_of_a_whole_run_contains_no_secret() {
         assert!(!text.contains(sig), "a signature reached the log");
     }
 }
+
+#[tokio::test]
+async fn huge_margins_are_refused_not_a_panic() {
+    let clock = ManualClock::at_epoch();
+    let cluster = FakeCluster::new(clock.clone());
+    for (margin, jitter) in [
+        (HOUR, Duration::MAX),
+        (Duration::MAX / 2, Duration::MAX / 2 + HOUR),
+    ] {
+        let r = Refresher::new(
+            sas_source(&clock, HOUR),
+            Arc::new(cluster.sink("s", "n")),
+            Arc::new(clock.clone()),
+            RefresherOptions {
+                margin,
+                jitter,
+                ..RefresherOptions::default()
+            },
+        );
+        // Without the check, the first tick overflowed `margin + jitter` (or the next attempt's time).
+        if let Ok(mut r) = r {
+            let _ = r.tick().await;
+            panic!("accepted margin {margin:?} and jitter {jitter:?}");
+        }
+        let Err(e) = r else { unreachable!() };
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e}");
+        assert!(e.to_string().contains("margin"), "{e}");
+    }
+}
