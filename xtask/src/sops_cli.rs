@@ -458,6 +458,13 @@ fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    // `mode` only applies when the file is created: an existing regular file (in-place decrypt, an old
+    // `--output`) keeps its mode, often 0644, so narrow it before writing plaintext into it.
+    #[cfg(unix)]
+    if f.metadata()?.is_file() {
+        use std::os::unix::fs::PermissionsExt as _;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(bytes)
 }
 

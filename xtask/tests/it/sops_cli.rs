@@ -111,6 +111,21 @@ fn encrypt_then_decrypt_round_trips_and_the_identity_is_required() {
     );
     assert_eq!(code(&dec), 0, "{}", stderr(&dec));
     assert_eq!(sb.read("out.yaml"), PLAIN);
+    // plaintext written over an existing world-readable file: the file ends up 0600
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let existing = sb.write("existing.yaml", "old\n");
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let dec = sb.sops(
+            &["decrypt", "--output", "existing.yaml", "secret.enc.yaml"],
+            &[("SOPS_AGE_KEY_FILE", keyfile)],
+        );
+        assert_eq!(code(&dec), 0, "{}", stderr(&dec));
+        assert_eq!(sb.read("existing.yaml"), PLAIN);
+        let mode = std::fs::metadata(&existing).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
     let ex = sb.sops(
         &["decrypt", "--extract", "[\"port\"]", "secret.enc.yaml"],
         &[("SOPS_AGE_KEY_FILE", keyfile)],
