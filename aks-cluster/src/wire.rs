@@ -191,13 +191,16 @@ pub fn preflight(spec: &ClusterSpec) -> Vec<Finding> {
     if spec.node_pools.is_empty() || !spec.node_pools.iter().any(|p| p.mode == "System") {
         out.push(refuse(
             "no-system-pool",
-            "a cluster needs at least one node pool with mode 'System'".into(),
+            "a cluster needs at least one node pool with mode 'System': set mode = \"System\" on a pool, or add NodePoolSpec::default() (the guide's system pool)".into(),
         ));
     }
-    if spec.node_pools.iter().any(|p| p.count == 0) {
+    for pool in spec.node_pools.iter().filter(|p| p.count == 0) {
         out.push(refuse(
             "empty-pool",
-            "node pools need at least one node".into(),
+            format!(
+                "node pool '{}' has count 0: set its count to at least 1 (a cluster cannot be created with an empty pool)",
+                pool.name
+            ),
         ));
     }
     if spec.workload_identity && !spec.oidc_issuer {
@@ -607,6 +610,34 @@ mod tests {
         assert!(validate_fic_name("ab").is_err());
         assert!(validate_identity_name("flux").is_ok());
         assert!(validate_identity_name("fx").is_err());
+    }
+
+    #[test]
+    fn pool_refusals_name_the_pool_and_what_to_do() {
+        let mut s = spec();
+        s.node_pools[0].count = 0;
+        let f = preflight(&s);
+        let empty = f.iter().find(|f| f.check == "empty-pool").unwrap();
+        assert!(
+            empty
+                .reason
+                .contains(&format!("'{}'", s.node_pools[0].name)),
+            "{}",
+            empty.reason
+        );
+        assert!(
+            empty.reason.contains("set its count to at least 1"),
+            "{}",
+            empty.reason
+        );
+        s.node_pools[0].mode = "User".into();
+        let f = preflight(&s);
+        let system = f.iter().find(|f| f.check == "no-system-pool").unwrap();
+        assert!(
+            system.reason.contains("set mode = \"System\""),
+            "{}",
+            system.reason
+        );
     }
 
     #[test]
