@@ -105,7 +105,9 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn insert(target: &mut Value, path: &[&str], value: Value) -> Result<()> {
+/// `entries`: how many `sops_*` lines the file has. Every list element needs at least one, so a larger index
+/// is malformed (and must not make the parser allocate that many elements).
+fn insert(target: &mut Value, path: &[&str], value: Value, entries: usize) -> Result<()> {
     let Some((head, rest)) = path.split_first() else {
         *target = value;
         return Ok(());
@@ -114,6 +116,11 @@ fn insert(target: &mut Value, path: &[&str], value: Value) -> Result<()> {
         let idx: usize = idx
             .parse()
             .map_err(|_| Error::metadata(format!("bad flattened list index `{head}`")))?;
+        if idx >= entries {
+            return Err(Error::metadata(format!(
+                "flattened list index `{head}` is larger than the file's {entries} sops_* entries; the dotenv metadata is corrupted"
+            )));
+        }
         if !matches!(target, Value::Seq(_)) {
             *target = Value::Seq(Vec::new());
         }
@@ -122,7 +129,7 @@ fn insert(target: &mut Value, path: &[&str], value: Value) -> Result<()> {
                 items.push(SeqItem::Value(Value::Null));
             }
             if let SeqItem::Value(v) = &mut items[idx] {
-                return insert(v, rest, value);
+                return insert(v, rest, value, entries);
             }
         }
         return Ok(());
@@ -136,7 +143,7 @@ fn insert(target: &mut Value, path: &[&str], value: Value) -> Result<()> {
             items.push(MapItem::Entry(key.to_string(), Value::Null));
         }
         if let Some(v) = crate::tree::get_mut(items, key) {
-            return insert(v, rest, value);
+            return insert(v, rest, value, entries);
         }
     }
     Ok(())
@@ -147,6 +154,10 @@ fn unflatten_metadata(tree: &mut Tree) -> Result<()> {
     let Some(doc) = tree.documents.first_mut() else {
         return Ok(());
     };
+    let entries = doc
+        .iter()
+        .filter(|i| matches!(i, MapItem::Entry(k, _) if k.starts_with("sops_")))
+        .count();
     let mut meta = Value::Map(Vec::new());
     let mut found = false;
     let mut rest = Vec::new();
@@ -163,7 +174,7 @@ fn unflatten_metadata(tree: &mut Tree) -> Result<()> {
                     ),
                     (_, v) => v,
                 };
-                insert(&mut meta, &path, v)?;
+                insert(&mut meta, &path, v, entries)?;
             }
             other => rest.push(other),
         }

@@ -113,3 +113,17 @@ async fn yaml_value_styles_survive() {
         "s: 'quoted: yes'\nnum: \"123\"\nlit: |\n    line1\n    line2\nt: 2024-01-01T00:00:00Z\nf: 1000\n"
     );
 }
+
+#[test]
+fn dotenv_metadata_with_a_huge_list_index_is_an_error() {
+    // Without a bound, the parser would allocate ~4 billion list elements for this one line.
+    let text = "A=ENC[x]\nsops_age__list_4000000000__map_recipient=age1x\nsops_version=3.9.0\n";
+    let err = Format::Dotenv.parse_encrypted(text.as_bytes()).err();
+    assert!(
+        matches!(&err, Some(keyvault_sops::Error::Metadata { why }) if why.contains("list_4000000000")),
+        "{err:?}"
+    );
+    // an index within the file's entries still parses
+    let ok = "A=ENC[x]\nsops_age__list_1__map_recipient=age1x\nsops_version=3.9.0\n";
+    assert!(Format::Dotenv.parse_encrypted(ok.as_bytes()).is_ok());
+}
