@@ -60,6 +60,27 @@ pub struct ClustersClient {
 }
 
 impl ClustersClient {
+    /// The node-image status of each pool of `found` (the cluster `id` as just read): one GET of each
+    /// pool's upgrade profile.
+    async fn image_status_of(&self, id: &str, found: &Cluster) -> Result<Vec<NodeImageStatus>> {
+        let profiles = found.node_pools.iter().map(|pool| {
+            let path = format!("{id}/agentPools/{}/upgradeProfiles/default", pool.name);
+            async move {
+                let latest = self
+                    .arm
+                    .get(&path, AKS_API_VERSION)
+                    .await?
+                    .and_then(|r| wire::parse_latest_node_image(&r.body));
+                Ok::<_, Error>(NodeImageStatus {
+                    pool: pool.name.clone(),
+                    current: pool.node_image_version.clone(),
+                    latest,
+                })
+            }
+        });
+        futures::future::try_join_all(profiles).await
+    }
+
     /// A client for `cloud`'s Resource Manager, authenticating with `credential`.
     pub fn new(
         cloud: &Cloud,
@@ -320,7 +341,8 @@ impl Clusters for ClustersClient {
             if state.eq_ignore_ascii_case("succeeded") && wire::cluster_matches(&desired, current) {
                 let cluster = wire::parse_cluster(current)?;
                 if self.options.check_node_images {
-                    let status = self.node_image_status(&spec.cluster_ref()).await?;
+                    // The cluster was just read: only the pools' upgrade profiles are fetched.
+                    let status = self.image_status_of(&id, &cluster).await?;
                     for w in wire::stale_image_findings(&status) {
                         progress(&ClusterEvent::Preflight(w.clone()));
                         warnings.push(w);
@@ -388,22 +410,7 @@ impl Clusters for ClustersClient {
                 problem: "does not exist: create it first (ensure_cluster)".into(),
             });
         };
-        let profiles = found.node_pools.iter().map(|pool| {
-            let path = format!("{id}/agentPools/{}/upgradeProfiles/default", pool.name);
-            async move {
-                let latest = self
-                    .arm
-                    .get(&path, AKS_API_VERSION)
-                    .await?
-                    .and_then(|r| wire::parse_latest_node_image(&r.body));
-                Ok::<_, Error>(NodeImageStatus {
-                    pool: pool.name.clone(),
-                    current: pool.node_image_version.clone(),
-                    latest,
-                })
-            }
-        });
-        futures::future::try_join_all(profiles).await
+        self.image_status_of(&id, &found).await
     }
 
     async fn begin_upgrade_node_image(

@@ -429,3 +429,27 @@ async fn immutable_fields_are_refused_before_a_put() {
     assert!(err.to_string().contains("dnsPrefix cannot change"), "{err}");
     assert_eq!(env.cloud.request_count("aks.cluster.put"), 1);
 }
+
+#[tokio::test]
+async fn a_rerun_sends_one_cluster_get_plus_one_per_pool() {
+    let env = Env::start().await;
+    let mut spec = env.spec("flux-e2e");
+    spec.node_pools.push(NodePoolSpec {
+        name: "user".into(),
+        mode: "User".into(),
+        ..NodePoolSpec::default()
+    });
+    env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
+    let (gets, profiles) = (
+        env.cloud.request_count("aks.cluster.get"),
+        env.cloud.request_count("aks.pool.upgradeprofile"),
+    );
+    let done = env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
+    assert!(matches!(done.cluster, Ensured::Unchanged(_)));
+    assert_eq!(env.cloud.request_count("aks.cluster.get") - gets, 1);
+    assert_eq!(
+        env.cloud.request_count("aks.pool.upgradeprofile") - profiles,
+        2
+    );
+    assert_eq!(env.cloud.request_count("aks.cluster.put"), 1);
+}
