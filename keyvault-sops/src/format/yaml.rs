@@ -323,13 +323,39 @@ fn is_base60_float(s: &str) -> bool {
     n > 0
 }
 
+/// How many values aliases may copy in one stream in all (anchors are expanded by copying): beyond it the input
+/// is an alias bomb ("billion laughs"), not a sops file.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// The number of values in `v` (itself included), counted iteratively.
+fn node_count(v: &Value) -> usize {
+    let mut n = 0usize;
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        n = n.saturating_add(1);
+        match v {
+            Value::Map(items) => todo.extend(items.iter().filter_map(|i| match i {
+                MapItem::Entry(_, v) => Some(v),
+                MapItem::Comment(_) => None,
+            })),
+            Value::Seq(items) => todo.extend(items.iter().filter_map(|i| match i {
+                SeqItem::Value(v) => Some(v),
+                SeqItem::Comment(_) => None,
+            })),
+            _ => {}
+        }
+    }
+    n
+}
+
 /// Parse a YAML stream into a tree. Every document must be a mapping (or empty).
 pub fn parse(text: &str) -> Result<Tree> {
+    let mut alias_nodes = 0usize;
     let src = Source::new(text);
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut pending: Vec<(Comment, usize)> = Vec::new();
-    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
     let mut docs: Vec<Vec<MapItem>> = Vec::new();
     let mut doc_root: Option<Vec<MapItem>> = None;
     let mut last_end = 0usize;
@@ -369,10 +395,16 @@ pub fn parse(text: &str) -> Result<Tree> {
                 }
             }
             Event::Alias(id) => {
-                let v = anchors
+                let (v, size) = anchors
                     .get(&id)
-                    .cloned()
                     .ok_or_else(|| perr("alias to an unknown anchor"))?;
+                alias_nodes = alias_nodes.saturating_add(*size);
+                if alias_nodes > MAX_ALIAS_NODES {
+                    return Err(perr(format!(
+                        "aliases expand to more than {MAX_ALIAS_NODES} values (an alias bomb?); write the values out instead of nesting aliases"
+                    )));
+                }
+                let v = v.clone();
                 flush_all(&mut stack, &mut pending);
                 completed = Some((v, 0));
             }
@@ -441,7 +473,7 @@ pub fn parse(text: &str) -> Result<Tree> {
         }
         if let Some((v, anchor)) = completed {
             if anchor != 0 {
-                anchors.insert(anchor, v.clone());
+                anchors.insert(anchor, (v.clone(), node_count(&v)));
             }
             match stack.last_mut() {
                 None => match v {
@@ -847,6 +879,23 @@ mod tests {
         let tree = parse(src).unwrap();
         assert_eq!(tree.documents.len(), 2);
         assert_eq!(emit(&tree, 4), "a:\n    k: v\nb:\n    k: v\n---\nc: d\n");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        // 9 levels of 9 aliases each: 9^9 (387 million) values if expanded.
+        let mut src = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            src.push_str(&format!(
+                "l{i}: &l{i} [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]\n"
+            ));
+        }
+        let err = parse(&src).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("alias bomb"), "{err}");
+        // ordinary reuse of an anchor stays fine
+        let ok = "base: &b\n    k: v\n    l: [1, 2, 3]\nx: *b\ny: *b\n";
+        assert_eq!(parse(ok).map(|t| t.documents[0].len()).ok(), Some(3));
     }
 
     #[test]
