@@ -256,9 +256,32 @@ impl Session {
         self.url.as_str().to_string()
     }
 
+    /// Whether `url` (as libgit2 gives it to the credential callback) is on the repository's server.
+    fn same_server(&self, url: &str) -> bool {
+        match url::Url::parse(url) {
+            Ok(u) => {
+                let ours = self.url.as_url();
+                u.scheme() == ours.scheme()
+                    && u.host_str()
+                        .is_some_and(|h| ours.host_str().is_some_and(|o| h.eq_ignore_ascii_case(o)))
+                    && u.port_or_known_default() == ours.port_or_known_default()
+            }
+            // scp-like forms never reach here (RepoUrl refuses them); anything else is foreign.
+            Err(_) => false,
+        }
+    }
+
     fn callbacks<'a>(&'a self, state: &'a CallState) -> git2::RemoteCallbacks<'a> {
         let mut cb = git2::RemoteCallbacks::new();
-        cb.credentials(move |_url, username_from_url, allowed| {
+        cb.credentials(move |url, username_from_url, allowed| {
+            // Only the repository's own server (scheme, host and port) gets the credential, even
+            // after a redirect libgit2 allowed (same host, another port).
+            if !self.same_server(url) {
+                state.auth_rejected.store(true, Ordering::SeqCst);
+                return Err(git2::Error::from_str(
+                    "the server redirected to another server: credentials are only sent to the repository's own server",
+                ));
+            }
             let n = state.credential_calls.fetch_add(1, Ordering::SeqCst);
             // libgit2 asks again after the server refused what we gave: stop there.
             let ssh_username_step = matches!(self.credentials, GitCredentials::Ssh(_))
@@ -415,7 +438,10 @@ impl Session {
         opts.remote_callbacks(self.callbacks(&state))
             .custom_headers(&header_refs)
             .download_tags(git2::AutotagOption::None)
-            .update_fetchhead(false);
+            .update_fetchhead(false)
+            // A redirect would take the PAT (credential callback) or the bearer header (sent with
+            // every request) to whatever host the server names.
+            .follow_redirects(git2::RemoteRedirect::None);
         remote
             .fetch(
                 &["+refs/heads/*:refs/remotes/origin/*"],
@@ -571,7 +597,8 @@ impl Session {
         let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
         let mut opts = git2::PushOptions::new();
         opts.remote_callbacks(self.callbacks(&state))
-            .custom_headers(&header_refs);
+            .custom_headers(&header_refs)
+            .follow_redirects(git2::RemoteRedirect::None);
         let refspec = format!("{local}:{local}");
         match remote.push(&[refspec.as_str()], Some(&mut opts)) {
             Ok(()) => {}

@@ -568,3 +568,70 @@ async fn a_push_larger_than_one_mebibyte_goes_through() {
         Some(data)
     );
 }
+
+/// A git server answering every request with a redirect to another server (`localhost` instead of
+/// `127.0.0.1` when `other_host`, else the same host on another port), which challenges for Basic
+/// auth and records what it receives.
+#[cfg(feature = "fake")]
+async fn redirect_to_other_server(
+    credentials: GitCredentials,
+    other_host: bool,
+) -> (Error, Vec<wiremock::Request>) {
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
+    let repo = MockServer::start().await;
+    let other = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("www-authenticate", "Basic realm=\"x\""),
+        )
+        .mount(&other)
+        .await;
+    let other_uri = if other_host {
+        format!("http://localhost:{}", other.address().port())
+    } else {
+        other.uri()
+    };
+    Mock::given(any())
+        .respond_with(move |req: &wiremock::Request| {
+            let target = format!(
+                "{other_uri}{}?{}",
+                req.url.path(),
+                req.url.query().unwrap_or_default()
+            );
+            ResponseTemplate::new(302).insert_header("location", target.as_str())
+        })
+        .mount(&repo)
+        .await;
+    let url = RepoUrl::parse(&format!("{}/org/repo.git", repo.uri())).unwrap();
+    let host = PlainGitHost::new(credentials).unwrap();
+    let err = host.ensure_repository(&url).await.unwrap_err();
+    (err, other.received_requests().await.unwrap_or_default())
+}
+
+#[cfg(feature = "fake")]
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_server() {
+    let basic = || {
+        GitCredentials::Basic(BasicAuth::password(
+            "git",
+            SecretString::from("s3cr3t-pat".to_string()),
+        ))
+    };
+    let bearer = GitCredentials::Bearer(BearerToken::new(SecretString::from(
+        "s3cr3t-token".to_string(),
+    )));
+    // The bearer header goes with every request libgit2 sends: only a redirect to another host
+    // can be refused for it.
+    for (credentials, other_host) in [(basic(), true), (basic(), false), (bearer, true)] {
+        let method = credentials.method();
+        let (err, seen) = redirect_to_other_server(credentials, other_host).await;
+        for req in &seen {
+            assert!(
+                !req.headers.contains_key("authorization"),
+                "{method} (other host: {other_host}): the other server got {req:?}"
+            );
+        }
+        let text = err.to_string();
+        assert!(!text.contains("s3cr3t"), "{text}");
+    }
+}
