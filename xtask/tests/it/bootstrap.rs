@@ -1551,3 +1551,63 @@ async fn work_dir_files_holding_a_secret_are_0600() {
     // At least the SSH key file was seen (the scan looks at the right place).
     assert!(holding >= 1);
 }
+
+#[tokio::test]
+async fn progress_events_and_the_summary_hold_no_secret() {
+    let (dir, sb) = sandbox().await;
+    let sops_secret = "sops-sp-s3cret-in-events-test";
+    let mut config = sb.config(&one());
+    config.sops.as_mut().unwrap().auth = xtask::bootstrap::config::SopsAuth::ClientSecret {
+        client_id: "5e6f0000-0000-4000-8000-00000000a55a".into(),
+    };
+    let mut secrets = sb.secrets();
+    secrets.sops_client_secret = Some(sops_secret.to_owned().into());
+    let recorder = Recorder::default();
+    let (inputs, plan) = (sb.inputs(&one()), PlanOptions::default());
+    let run = || xtask::bootstrap::run_plan(&config, &secrets, &inputs, &plan, opts(), &recorder);
+    let (report, ok_summary) = run().await.unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    // A failing run too: its errors go into the events and the summary.
+    sb.cloud.faults().inject(
+        FaultMatch::path("/resourceGroups/"),
+        Fault::server_error(500),
+        50,
+    );
+    let (report, failed_summary) = run().await.unwrap();
+    assert!(!report.succeeded());
+    let events = recorder.events();
+    assert!(events.iter().any(|e| matches!(e, Event::Failed { .. })));
+    let shown = format!(
+        "{}\n{events:?}\n{}\n{ok_summary:?}\n{}\n{failed_summary:?}",
+        events
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        serde_json::to_string(&ok_summary).unwrap(),
+        serde_json::to_string(&failed_summary).unwrap(),
+    );
+    let key = std::fs::read_to_string(xtask::bootstrap::ssh_key::default_path(dir.path())).unwrap();
+    for (what, secret) in [
+        ("PAT", sb.pat().expose_secret().to_owned()),
+        (
+            "client secret",
+            sb.cloud.sandbox().client_secret.expose_secret().to_owned(),
+        ),
+        (
+            "kube token",
+            sb.kubeconfig(SANDBOX_CLUSTER)
+                .token
+                .unwrap()
+                .expose_secret()
+                .to_owned(),
+        ),
+        ("SOPS client secret", sops_secret.to_owned()),
+        ("SSH private key", key.trim().to_owned()),
+    ] {
+        assert!(
+            !shown.contains(&secret),
+            "the events or summary show the {what}"
+        );
+    }
+}
