@@ -121,8 +121,8 @@ impl RateLimit {
             resource: h("x-ratelimit-resource"),
             delay: h("x-ratelimit-delay")
                 .and_then(|v| v.parse::<f64>().ok())
-                .filter(|d| d.is_finite() && *d >= 0.0)
-                .map(std::time::Duration::from_secs_f64),
+                // A server value too large for a Duration is ignored, not a panic.
+                .and_then(|d| std::time::Duration::try_from_secs_f64(d).ok()),
             limit: h("x-ratelimit-limit").and_then(|v| v.parse().ok()),
             remaining: h("x-ratelimit-remaining").and_then(|v| v.parse().ok()),
             reset: h("x-ratelimit-reset").and_then(|v| v.parse().ok()),
@@ -742,6 +742,28 @@ mod tests {
             "ce013625030ba8dba906f756967f9e9ca394464a"
         );
         assert_eq!(git_blob_id(b""), "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+    }
+
+    #[test]
+    fn absurd_rate_limit_delays_are_ignored_not_a_panic() {
+        for (value, expected) in [
+            ("1e30", None),
+            ("inf", None),
+            ("-1", None),
+            ("NaN", None),
+            ("0.250", Some(std::time::Duration::from_millis(250))),
+        ] {
+            let mut response = Response {
+                status: 200,
+                headers: Default::default(),
+                body: Default::default(),
+            };
+            response
+                .headers
+                .insert("x-ratelimit-delay", value.to_string());
+            let limit = RateLimit::from_response(&response);
+            assert_eq!(limit.and_then(|l| l.delay), expected, "{value}");
+        }
     }
 
     #[test]
