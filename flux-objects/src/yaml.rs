@@ -33,9 +33,11 @@ pub fn to_yaml(value: &Value) -> String {
     e.out
 }
 
-/// Parses a stream of YAML documents into JSON values, skipping empty documents.
+/// Parses a stream of YAML documents into JSON values, skipping empty documents. Errors name the line and
+/// column but never quote the input: manifests hold Secrets.
 pub fn parse_documents(input: &str) -> Result<Vec<Value>, String> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(input).map_err(|e| e.to_string())?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(input).map_err(|e| e.without_snippet().to_string())?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 

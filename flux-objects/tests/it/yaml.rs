@@ -149,3 +149,14 @@ fn every_emitted_string_reads_back_unchanged() {
         assert_eq!(back.first(), Some(&v), "{s:?} -> {text:?}");
     }
 }
+
+#[test]
+fn parse_errors_do_not_echo_document_text() {
+    let yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2-secret\n  bad: [unclosed\n";
+    let err = flux_objects::Object::parse_all(yaml)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(!err.is_empty());
+    assert!(!err.contains("hunter2-secret"), "{err}");
+}
