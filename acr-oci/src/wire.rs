@@ -68,15 +68,24 @@ pub struct TagList {
     pub tags: Option<Vec<String>>,
 }
 
-/// The body of `POST /oauth2/exchange`.
-#[derive(Debug, Clone, Deserialize)]
+/// The body of `POST /oauth2/exchange`. `Debug` is redacted.
+#[derive(Clone, Deserialize)]
 pub struct RefreshTokenResponse {
     /// The ACR refresh token.
     pub refresh_token: String,
 }
 
-/// The body of `POST|GET /oauth2/token` (ACR sends `access_token`; Docker token servers `token`, often both).
-#[derive(Debug, Clone, Deserialize)]
+impl std::fmt::Debug for RefreshTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshTokenResponse")
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The body of `POST|GET /oauth2/token` (ACR sends `access_token`; Docker token servers `token`, often
+/// both). `Debug` is redacted.
+#[derive(Clone, Deserialize)]
 pub struct AccessTokenResponse {
     /// ACR's field.
     #[serde(default)]
@@ -87,6 +96,17 @@ pub struct AccessTokenResponse {
     /// Lifetime in seconds, when sent.
     #[serde(default)]
     pub expires_in: Option<u64>,
+}
+
+impl std::fmt::Debug for AccessTokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("AccessTokenResponse")
+            .field("access_token", &redacted(&self.access_token))
+            .field("token", &redacted(&self.token))
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
 }
 
 impl AccessTokenResponse {
@@ -444,6 +464,21 @@ mod tests {
         assert_eq!(r.into_token().as_deref(), Some("t"));
         let r: AccessTokenResponse = serde_json::from_str(r#"{"access_token":"a"}"#).unwrap();
         assert_eq!(r.into_token().as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn token_responses_debug_is_redacted() {
+        let r: AccessTokenResponse = serde_json::from_str(
+            r#"{"access_token":"s3cr3t-access","token":"s3cr3t-docker","expires_in":300}"#,
+        )
+        .unwrap();
+        let text = format!("{r:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("300"), "{text}");
+        let r: RefreshTokenResponse =
+            serde_json::from_str(r#"{"refresh_token":"s3cr3t-refresh"}"#).unwrap();
+        let text = format!("{r:?}");
+        assert!(!text.contains("s3cr3t"), "{text}");
     }
 
     #[test]
