@@ -1275,8 +1275,12 @@ impl AcrClient {
             .base
             .join(&location)
             .map_err(|e| self.protocol(&request, format!("a bad upload Location: {e}")))?;
-        if url.host_str() != self.inner.base.host_str() {
-            return Err(self.protocol(&request, "an upload Location on another host"));
+        // The PUT carries the registry credential: same scheme, host and port only.
+        if url.origin() != self.inner.base.origin() {
+            return Err(self.protocol(
+                &request,
+                "an upload Location on another host, port or scheme than the registry's",
+            ));
         }
         url.query_pairs_mut().append_pair("digest", digest);
         let put_request = format!(

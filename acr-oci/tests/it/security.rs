@@ -452,3 +452,61 @@ async fn absurd_token_lifetimes_from_the_server_do_not_panic() {
         assert_eq!(tags.unwrap(), vec!["1.0.0".to_string()], "{body}");
     }
 }
+
+#[tokio::test]
+async fn an_upload_location_on_another_port_gets_no_credentials() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let registry = MockServer::start().await;
+    let other = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Basic realm=\"registry\""),
+        )
+        .mount(&registry)
+        .await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&registry)
+        .await;
+    let location = format!("{}/v2/charts/app/blobs/uploads/u1", other.uri());
+    Mock::given(method("POST"))
+        .and(path_regex("^/v2/charts/app/blobs/uploads/?$"))
+        .respond_with(ResponseTemplate::new(202).insert_header("location", location.as_str()))
+        .mount(&registry)
+        .await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&other)
+        .await;
+    let options = acr_oci::AcrClientOptions {
+        plain_http: true,
+        ..Default::default()
+    };
+    let addr = registry.address().to_string();
+    let client = acr_oci::AcrClient::new(
+        &addr,
+        AcrAuth::Basic {
+            username: "user".into(),
+            password: SecretString::from("registry-password"),
+        },
+        options,
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let err = client
+        .push(
+            &chart_tgz(dir.path(), "app", "1.0.0", 0),
+            &format!("oci://{addr}/charts"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("upload Location on another"),
+        "{err}"
+    );
+    let leaked = other.received_requests().await.unwrap_or_default();
+    assert!(leaked.is_empty(), "the other port got {leaked:?}");
+}
