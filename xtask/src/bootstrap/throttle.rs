@@ -1,8 +1,9 @@
 //! One subscription's Resource Manager budget, shared by every client of a run (and every cluster of a
 //! fleet): a transport wrapper that paces ARM requests with token buckets shaped like ARM's own (reads:
 //! 250 burst, 25/s; writes and deletes: 200 burst, 10/s), follows the `x-ms-ratelimit-remaining-*`
-//! counters ARM returns, and after a 429 holds every ARM request until its `Retry-After` has passed — so a
-//! fleet of 50 clusters slows down instead of exhausting its retries. Waits go through the run's clock.
+//! counters ARM returns, and after a 429 holds every ARM request until its `Retry-After` (at most 5 min)
+//! has passed — so a fleet of 50 clusters slows down instead of exhausting its retries. Waits go through
+//! the run's clock.
 //! Requests to other hosts pass through untouched.
 
 use azflux_core::clock::Clock;
@@ -10,6 +11,10 @@ use azure_core::http::{AsyncRawResponse, HttpClient, Method, Request};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
+
+/// The longest pause a 429's `Retry-After` can impose (ARM asks for seconds to a minute; a larger or
+/// unreadable value must not stall the run for years or overflow the clock).
+const MAX_PAUSE: Duration = Duration::from_secs(300);
 
 /// A token bucket.
 #[derive(Debug, Clone, Copy)]
@@ -150,16 +155,20 @@ impl ArmThrottle {
         } else {
             header("x-ms-ratelimit-remaining-subscription-reads")
         };
-        if let Some(r) = remaining.and_then(|v| v.trim().parse::<f64>().ok()) {
+        // The counter is the server's: a negative, infinite or NaN one must not drive the wait.
+        if let Some(r) = remaining
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|r| !r.is_nan())
+        {
             let bucket = if write { &mut s.writes } else { &mut s.reads };
-            bucket.tokens = bucket.tokens.min(r);
+            bucket.tokens = bucket.tokens.min(r.max(0.0));
         }
         if u16::from(response.status()) == 429 {
             s.throttled += 1;
             let secs = header("retry-after")
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .unwrap_or(1);
-            let until = self.clock.now() + Duration::from_secs(secs);
+            let until = self.clock.now() + Duration::from_secs(secs).min(MAX_PAUSE);
             if s.paused_until.is_none_or(|p| p < until) {
                 s.paused_until = Some(until);
             }
@@ -182,5 +191,76 @@ impl HttpClient for ArmThrottle {
         let response = self.inner.execute_request(request).await?;
         self.observe(write, &response);
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azflux_core::clock::ManualClock;
+    use azure_core::http::headers::{HeaderName, Headers};
+    use azure_core::http::{StatusCode, Url};
+
+    /// Answers every request with `status` and `headers`.
+    #[derive(Debug)]
+    struct Answer(StatusCode, Vec<(&'static str, &'static str)>);
+
+    #[async_trait::async_trait]
+    impl HttpClient for Answer {
+        async fn execute_request(&self, _: &Request) -> azure_core::Result<AsyncRawResponse> {
+            let mut headers = Headers::new();
+            for (k, v) in &self.1 {
+                headers.insert(HeaderName::from_static(k), *v);
+            }
+            Ok(AsyncRawResponse::from_bytes(self.0, headers, Vec::new()))
+        }
+    }
+
+    async fn two_requests(answer: Answer) -> ManualClock {
+        let clock = ManualClock::at_epoch();
+        let throttle = ArmThrottle::new(
+            Arc::new(answer),
+            Arc::new(clock.clone()),
+            "management.azure.com",
+        );
+        let url = Url::parse("https://management.azure.com/subscriptions/s").unwrap();
+        for _ in 0..2 {
+            let request = Request::new(url.clone(), Method::Put);
+            throttle.execute_request(&request).await.unwrap();
+        }
+        clock
+    }
+
+    #[tokio::test]
+    async fn server_counters_and_retry_after_never_panic_nor_wait_unbounded() {
+        for (name, value) in [
+            ("x-ms-ratelimit-remaining-subscription-writes", "-inf"),
+            ("x-ms-ratelimit-remaining-subscription-writes", "-1e300"),
+            ("x-ms-ratelimit-remaining-subscription-writes", "NaN"),
+        ] {
+            let clock = two_requests(Answer(StatusCode::Ok, vec![(name, value)])).await;
+            // A counter below zero means "none left": wait for one token (0.1 s at 10/s), no more.
+            assert!(
+                clock.total_slept() <= Duration::from_secs(1),
+                "{value}: {:?}",
+                clock.sleeps()
+            );
+        }
+        for value in ["18446744073709551615", "999999999999"] {
+            let clock = two_requests(Answer(
+                StatusCode::TooManyRequests,
+                vec![("retry-after", value)],
+            ))
+            .await;
+            assert!(
+                clock.total_slept() <= MAX_PAUSE,
+                "{value}: {:?}",
+                clock.sleeps()
+            );
+            assert!(
+                clock.total_slept() > Duration::ZERO,
+                "{value}: the pause was ignored"
+            );
+        }
     }
 }
