@@ -54,12 +54,31 @@ fn script_env(script: &str, required: &[&str]) -> Option<HashMap<String, String>
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A repository name unique to this test process and call.
+/// The servers' repository folders outlive the test process (they are under /tmp and a later run
+/// may get the same pid), so the name also carries random bits; `new_repo` refuses an existing folder.
 pub fn unique(name: &str) -> String {
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).expect("random bytes");
     format!(
-        "{name}-{}-{}",
+        "{name}-{}-{}-{:08x}",
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        u32::from_le_bytes(random)
     )
+}
+
+/// Creates the (bare) repository folder, failing if it already exists: a test's "empty repository"
+/// must not be a leftover of an earlier run.
+fn init_fresh_bare_repo(dir: &Path) {
+    assert!(
+        !dir.exists(),
+        "test repository {} already exists (left by an earlier run?)",
+        dir.display()
+    );
+    git(
+        &["init", "-q", "--bare", "-b", "main", dir.to_str().unwrap()],
+        None,
+    );
 }
 
 /// Runs git, panics with its stderr on failure, returns trimmed stdout.
@@ -97,10 +116,7 @@ impl HttpServer {
         let name = unique(name);
         let rel = format!("org/project/_git/{name}");
         let dir = self.repos.join(&rel);
-        git(
-            &["init", "-q", "--bare", "-b", "main", dir.to_str().unwrap()],
-            None,
-        );
+        init_fresh_bare_repo(&dir);
         (dir, rel)
     }
 
@@ -162,10 +178,7 @@ impl SshServer {
     pub fn new_repo(&self, name: &str) -> (PathBuf, RepoUrl) {
         let name = unique(name);
         let dir = self.repos.join("org/project").join(format!("{name}.git"));
-        git(
-            &["init", "-q", "--bare", "-b", "main", dir.to_str().unwrap()],
-            None,
-        );
+        init_fresh_bare_repo(&dir);
         let status = Command::new("chown")
             .args(["-R", &format!("{0}:{0}", self.git_user)])
             .arg(self.repos.join("org"))
