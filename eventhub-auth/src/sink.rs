@@ -9,6 +9,7 @@ use std::fmt;
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use time::format_description::well_known::Rfc3339;
 
@@ -198,10 +199,11 @@ impl SecretSink for FileSink {
     }
 }
 
+/// Numbers this process's temporary token files.
+static TEMP_FILE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
 /// Writes `bytes` to `path` atomically with mode 0600 (on Unix).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let io = |action: &'static str, p: &Path| {
         let p = p.to_path_buf();
         move |source| Error::Io {
@@ -222,8 +224,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         ".{}.tmp-{}-{}",
         file_name.to_string_lossy(),
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        TEMP_FILE_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
+    // The name is this process's own; a file already there was left by a crashed process that had
+    // the same pid (containers reuse pids), so it is removed rather than failing every write.
+    let _ = std::fs::remove_file(&tmp);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -308,5 +313,25 @@ impl<W: Write + Send + 'static> SecretSink for WriterSink<W> {
                 path: PathBuf::from(&self.label),
                 source,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_file_left_by_a_crashed_process_with_the_same_pid_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("token");
+        let next = TEMP_FILE_COUNTER.load(Ordering::Relaxed);
+        for n in next..next + 64 {
+            let stale = dir
+                .path()
+                .join(format!(".token.tmp-{}-{n}", std::process::id()));
+            std::fs::write(stale, "stale").unwrap();
+        }
+        write_atomically(&target, b"fresh").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"fresh");
     }
 }
