@@ -181,3 +181,122 @@ pub async fn token_for(
             message: crate::http::describe_core_error(&e),
         })
 }
+
+/// What a caller may read from an Entra ID access token without verifying it: who the token is for.
+///
+/// Only for *describing the caller* (which tenant a new Key Vault belongs to, which principal gets a role
+/// so it can use what it just created). Never an authorization decision: the token's signature is not
+/// checked here, the service that receives the token checks it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Deserialize)]
+pub struct TokenClaims {
+    /// `tid`: the tenant.
+    #[serde(default)]
+    pub tid: Option<String>,
+    /// `oid`: the principal's object id (user or service principal).
+    #[serde(default)]
+    pub oid: Option<String>,
+    /// `appid` (v1) or `azp` (v2): the client application.
+    #[serde(default, alias = "azp")]
+    pub appid: Option<String>,
+    /// `idtyp`: `app` or `user`, when the token says.
+    #[serde(default)]
+    pub idtyp: Option<String>,
+    /// `scp`: delegated scopes (present on user tokens).
+    #[serde(default)]
+    pub scp: Option<String>,
+}
+
+impl TokenClaims {
+    /// Reads the claims of a JWT access token (`header.payload.signature`, base64url). `None` for a token
+    /// that is not a JWT with a JSON payload (e.g. an opaque token); the token is never echoed.
+    pub fn unverified(token: &str) -> Option<TokenClaims> {
+        use base64::Engine as _;
+        let mut parts = token.split('.');
+        let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload.trim_end_matches('='))
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The ARM `principalType` of the principal: `User` for user tokens, `ServicePrincipal` otherwise
+    /// (applications, managed identities).
+    pub fn principal_type(&self) -> &'static str {
+        match self.idtyp.as_deref() {
+            Some("user") => "User",
+            Some(_) => "ServicePrincipal",
+            None if self.scp.is_some() => "User",
+            None => "ServicePrincipal",
+        }
+    }
+}
+
+/// The claims of the token `credential` gives for `scope` (see [`TokenClaims::unverified`]).
+pub async fn caller_claims(
+    credential: &dyn TokenCredential,
+    scope: &str,
+) -> crate::Result<TokenClaims> {
+    let token = token_for(credential, scope).await?;
+    TokenClaims::unverified(token.token.secret()).ok_or_else(|| crate::Error::Credential {
+        scope: scope.to_owned(),
+        message: "the access token is not a JWT: the tenant and principal cannot be read from it; set the tenant (AZURE_TENANT_ID) explicitly".into(),
+    })
+}
+
+#[cfg(test)]
+mod claims_tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn jwt(payload: &serde_json::Value) -> String {
+        let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!(
+            "{}.{}.{}",
+            b(br#"{"alg":"RS256","typ":"JWT"}"#),
+            b(payload.to_string().as_bytes()),
+            b(b"sig")
+        )
+    }
+
+    #[test]
+    fn claims_are_read_from_the_payload() {
+        let t = jwt(
+            &serde_json::json!({"tid": "t1", "oid": "o1", "azp": "a1", "idtyp": "app", "exp": 1}),
+        );
+        let c = TokenClaims::unverified(&t).unwrap();
+        assert_eq!(c.tid.as_deref(), Some("t1"));
+        assert_eq!(c.oid.as_deref(), Some("o1"));
+        assert_eq!(c.appid.as_deref(), Some("a1"));
+        assert_eq!(c.principal_type(), "ServicePrincipal");
+        let user = jwt(&serde_json::json!({"tid": "t1", "oid": "u1", "scp": "user_impersonation"}));
+        assert_eq!(
+            TokenClaims::unverified(&user).unwrap().principal_type(),
+            "User"
+        );
+        let typed = jwt(&serde_json::json!({"idtyp": "user"}));
+        assert_eq!(
+            TokenClaims::unverified(&typed).unwrap().principal_type(),
+            "User"
+        );
+    }
+
+    #[test]
+    fn opaque_or_malformed_tokens_have_no_claims() {
+        for t in [
+            "",
+            "opaque-token",
+            "a.b",
+            "a.!!!.c",
+            "a.b.c.d",
+            &format!("x.{}.y", "e30x"),
+        ] {
+            assert_eq!(TokenClaims::unverified(t), None, "{t}");
+        }
+        // A payload that is not a JSON object.
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b"[1,2]");
+        assert_eq!(TokenClaims::unverified(&format!("h.{b}.s")), None);
+    }
+}

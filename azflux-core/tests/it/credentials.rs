@@ -260,3 +260,32 @@ async fn sandbox_credential_follows_the_fake_clock_past_expiry() {
         .unwrap();
     assert_eq!(credential.token_requests(ARM), 2);
 }
+
+#[tokio::test]
+async fn caller_claims_name_the_sandbox_tenant_and_principal() {
+    let cloud = FakeCloud::start().await;
+    let credential = cloud.credential().unwrap();
+    let claims = azflux_core::credential::caller_claims(credential.as_ref(), ARM)
+        .await
+        .unwrap();
+    assert_eq!(
+        claims.tid.as_deref(),
+        Some(cloud.sandbox().tenant_id.as_str())
+    );
+    assert_eq!(
+        claims.oid.as_deref(),
+        Some(cloud.sandbox().object_id.as_str())
+    );
+    assert_eq!(claims.principal_type(), "ServicePrincipal");
+    let opaque = azflux_core::credential::StaticTokenCredential::new(
+        azure_core::credentials::AccessToken::new(
+            "not-a-jwt",
+            time::OffsetDateTime::now_utc() + Duration::from_secs(3600),
+        ),
+    );
+    let err = azflux_core::credential::caller_claims(&opaque, ARM)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not a JWT"), "{err}");
+    assert!(!err.to_string().contains("not-a-jwt"), "{err}");
+}
