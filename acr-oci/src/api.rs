@@ -114,6 +114,19 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A registry name is not available: ACR names are global DNS names (`<name>.azurecr.io`), and this one is
+    /// taken by a registry in another subscription or resource group (or the service refused it).
+    #[error(
+        "the container registry name '{name}' is not available ({reason}): {message}. Registry names are global DNS names: choose another name (5-50 letters and digits), or use the existing registry's subscription and resource group if it is yours"
+    )]
+    RegistryNameUnavailable {
+        /// The name asked for.
+        name: String,
+        /// The service's reason (`AlreadyExists`, `AlreadyInUse`, `Invalid`…).
+        reason: String,
+        /// The service's message.
+        message: String,
+    },
     /// The registry answered something this client cannot use.
     #[error("registry '{registry}' answered {request} unexpectedly: {message}")]
     Protocol {

@@ -10,6 +10,10 @@
 //! - Data plane (for fault cases a real registry cannot produce): `/v2/` with ACR's challenge, tags with
 //!   `Link` paging, manifests, blobs (monolithic uploads) kept in memory; faults per blob (corrupted,
 //!   truncated) and raw manifests (oversized, huge declared sizes).
+//! - ARM (`management.azure.com`, see [`arm`]): `Microsoft.ContainerRegistry/registries` PUT/GET/DELETE and
+//!   `checkNameAvailability`, stateful, with long-running creates on the fake clock.
+
+pub mod arm;
 
 use crate::wire::{self, NULL_GUID_USER};
 use azflux_core::fake::FakeCloud;
@@ -103,6 +107,7 @@ pub struct FakeAcr {
     signer: Arc<Signer>,
     options: Arc<FakeAcrOptions>,
     model: Arc<Mutex<Model>>,
+    arm: Arc<Mutex<arm::ArmModel>>,
 }
 
 impl fmt::Debug for FakeAcr {
@@ -250,6 +255,7 @@ impl FakeAcr {
                 aad_actions: vec!["pull".into(), "push".into()],
                 ..Model::default()
             })),
+            arm: Arc::default(),
         };
         let routes: [(&str, &str, &str); 9] = [
             ("acr.exchange", "POST", r"^/oauth2/exchange$"),
@@ -269,6 +275,7 @@ impl FakeAcr {
                 .mount(&server, name, method, path, move |r| me.handle(&route, r))
                 .await;
         }
+        this.mount_arm().await;
         this
     }
 

@@ -7,6 +7,7 @@ pub mod contract;
 #[cfg(feature = "fake")]
 pub mod fake;
 pub mod flux;
+pub mod registries;
 pub mod version;
 pub mod wire;
 
@@ -14,4 +15,8 @@ pub use api::{ChartRef, ChartRegistry, Error, PulledChart, PushedChart, Result};
 pub use client::{AcrAuth, AcrClient, AcrClientOptions, Limits};
 #[cfg(feature = "fake")]
 pub use fake::{FakeAcr, FakeAcrOptions};
+pub use registries::{
+    EnsuredRegistry, NameAvailability, REGISTRIES_API_VERSION, Registry, RegistryManagement,
+    RegistrySku, RegistrySpec,
+};
 pub use version::VersionConstraint;

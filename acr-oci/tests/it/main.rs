@@ -8,4 +8,5 @@ mod fake_flow;
 mod flux_wiring;
 mod local_registry;
 mod real_registry;
+mod registries;
 mod security;
