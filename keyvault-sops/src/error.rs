@@ -108,6 +108,41 @@ pub enum Error {
     /// The operation is not supported (yet) for this input.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// The Key Vault name is taken by a vault in another subscription or resource group (vault names are one
+    /// global DNS namespace).
+    #[error(
+        "the Key Vault name '{name}' is already in use by a vault in another subscription or resource group (vault names are globally unique DNS names): choose another name{detail}"
+    )]
+    VaultNameTaken {
+        /// The vault name.
+        name: String,
+        /// The service's code and message, prefixed with "; Azure said: " (empty when there was none).
+        detail: String,
+    },
+    /// A soft-deleted vault holds the name.
+    #[error(
+        "a soft-deleted Key Vault named '{name}' exists: recover it (set recover_soft_deleted = true, which sends createMode \"recover\" and brings back its old settings), purge it (`az keyvault purge --name {name}`; impossible while purge protection lasts), or choose another name{detail}"
+    )]
+    VaultSoftDeleted {
+        /// The vault name.
+        name: String,
+        /// The service's code and message, prefixed with "; Azure said: " (empty when there was none).
+        detail: String,
+    },
+    /// Creating (or recovering) the vault ended in a failed provisioning state.
+    #[error(
+        "provisioning the Key Vault '{name}' ended {status}: {code}: {message}. Fix the cause the message names, delete the failed vault if it is still listed, and re-run"
+    )]
+    VaultProvisioningFailed {
+        /// The vault name.
+        name: String,
+        /// `Failed` or `Canceled`.
+        status: String,
+        /// The service's error code.
+        code: String,
+        /// The service's message.
+        message: String,
+    },
 }
 
 /// The crate's result type.

@@ -15,9 +15,17 @@
 //!
 //! Route names (for `cloud.request_count`): `keyvault.create`, `keyvault.get`, `keyvault.encrypt`,
 //! `keyvault.decrypt`, `keyvault.wrapkey`, `keyvault.unwrapkey`.
+//!
+//! The same mount also serves the Resource Manager side, `Microsoft.KeyVault/vaults` on the cloud's ARM
+//! server (routes `keyvault.arm.vault.{put,get,delete}`): see [`arm_vaults`] for its behaviour and
+//! [`FakeKeyVault::arm_vault`], [`FakeKeyVault::add_arm_vault`], [`FakeKeyVault::soft_delete_arm_vault`] and
+//! friends for the test-side API. The data plane does not require an ARM vault to exist.
+
+pub mod arm_vaults;
 
 use crate::client::decode_b64url;
 use crate::wire::{RSA_OAEP, RSA_OAEP_256};
+use azflux_core::clock::Clock;
 use azflux_core::fake::FakeCloud;
 use azflux_core::fake::request::FakeRequest;
 use azflux_core::http::HostRule;
@@ -70,6 +78,8 @@ pub struct FakeKeyVault {
     challenges: Arc<AtomicU64>,
     sandbox_oid: String,
     tenant: String,
+    arm: Arc<Mutex<arm_vaults::ArmModel>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for FakeKeyVault {
@@ -153,13 +163,16 @@ fn new_version() -> String {
 }
 
 impl FakeKeyVault {
-    /// Mounts the Key Vault routes on the cloud's `*.vault.azure.net` server.
+    /// Mounts the Key Vault data-plane routes on the cloud's `*.vault.azure.net` server and the vault
+    /// management routes on its ARM server.
     pub async fn mount(cloud: &FakeCloud) -> Self {
         let this = Self {
             state: Arc::default(),
             challenges: Arc::default(),
             sandbox_oid: cloud.sandbox().object_id.clone(),
             tenant: cloud.sandbox().tenant_id.clone(),
+            arm: Arc::default(),
+            clock: cloud.clock(),
         };
         let server = cloud
             .server_for(HostRule::Suffix(".vault.azure.net".into()))
@@ -197,6 +210,7 @@ impl FakeKeyVault {
                 })
                 .await;
         }
+        this.mount_arm(cloud).await;
         this
     }
 

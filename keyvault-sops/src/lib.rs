@@ -16,6 +16,7 @@ pub mod keys;
 pub mod metadata;
 pub mod rules;
 pub mod tree;
+pub mod vaults;
 pub mod wire;
 
 pub use api::MasterKey;
@@ -31,3 +32,4 @@ pub use keys::age::AgeKey;
 pub use keys::pgp::PgpKey;
 pub use metadata::{AgeEntry, AzureKvEntry, KeyEntry, KeyGroup, Metadata, PgpEntry, Selector};
 pub use tree::{Comment, MapItem, SeqItem, Tree, Value};
+pub use vaults::{EnsuredVault, VAULTS_API_VERSION, Vault, VaultManagement, VaultSku, VaultSpec};

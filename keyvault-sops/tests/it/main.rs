@@ -16,3 +16,4 @@ mod formats;
 mod keys;
 mod keyvault;
 mod sops_age;
+mod vaults;
