@@ -511,7 +511,8 @@ impl fmt::Debug for AccessKeys {
     }
 }
 
-/// Microsoft.EventHub on ARM: the authorization rules' keys.
+/// Microsoft.EventHub on ARM: the authorization rules' keys (here), and ensuring namespaces, hubs and rules
+/// ([`crate::arm`]).
 #[derive(Debug, Clone)]
 pub struct EventHubsArm {
     arm: ArmClient,
@@ -521,6 +522,11 @@ impl EventHubsArm {
     /// A client on `arm`.
     pub fn new(arm: ArmClient) -> Self {
         Self { arm }
+    }
+
+    /// The Resource Manager client underneath.
+    pub fn arm(&self) -> &ArmClient {
+        &self.arm
     }
 
     /// `POST …/authorizationRules/{rule}/listKeys` (namespace or hub rule): the rule's keys and connection

@@ -205,6 +205,55 @@ pub enum Error {
         retry_after: Option<std::time::Duration>,
     },
 
+    /// A name breaks Azure's naming rules for its resource type; nothing was sent.
+    #[error("invalid {what} name `{name}`: {rule}; choose a name that follows this rule")]
+    InvalidName {
+        /// Which kind of name (`Event Hubs namespace`, `Event Hub`, `authorization rule`…).
+        what: &'static str,
+        /// The offending name.
+        name: String,
+        /// The rule it breaks.
+        rule: String,
+    },
+
+    /// The namespace name is already used by a namespace in another resource group or subscription (namespace
+    /// names are global: they become `<name>.servicebus.windows.net`).
+    #[error(
+        "Event Hubs namespace name `{name}` is already taken by a namespace in another resource group or subscription ({message}); namespace names are global across Azure (each becomes the host `<name>.servicebus.windows.net`): choose another name"
+    )]
+    NamespaceNameTaken {
+        /// The name asked for.
+        name: String,
+        /// What Azure said.
+        message: String,
+    },
+
+    /// `checkNameAvailability` refused the name for another reason than "in use".
+    #[error(
+        "Event Hubs namespace name `{name}` cannot be used ({reason}): {message}; fix what the reason names (or choose another name) and run again"
+    )]
+    NamespaceNameUnavailable {
+        /// The name asked for.
+        name: String,
+        /// `InvalidName`, `SubscriptionIsDisabled`, `TooManyNamespaceInCurrentSubscription`…
+        reason: String,
+        /// What Azure said.
+        message: String,
+    },
+
+    /// An operation on a hub or rule needs the namespace, and it does not exist.
+    #[error(
+        "Event Hubs namespace `{name}` does not exist in resource group `{resource_group}` of subscription `{subscription_id}`; create it first (`EventHubsArm::ensure_namespace`, `az eventhubs namespace create`)"
+    )]
+    NamespaceNotFound {
+        /// Subscription id.
+        subscription_id: String,
+        /// Resource group.
+        resource_group: String,
+        /// Namespace name.
+        name: String,
+    },
+
     /// A token was about to go to a host it is not meant for; nothing was sent.
     #[error("refused to send the {token_kind} token to `{host}`: {why}; nothing was sent")]
     TokenHostRefused {

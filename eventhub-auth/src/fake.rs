@@ -14,9 +14,44 @@
 //!   whose connection strings point at the fake namespace's real host name (the routing transport
 //!   brings them back here).
 //!
+//! * ARM management (routes `eventhubs.arm.*`, see [`management`](self#arm-management)): namespaces, event
+//!   hubs and authorization rules can be created, read and deleted through Resource Manager too.
+//!
 //! Namespaces, hubs and rules are created by the test ([`FakeEventHubs::add_namespace`],
 //! [`add_hub`](FakeEventHubs::add_hub), [`add_namespace_rule`](FakeEventHubs::add_namespace_rule),
-//! [`add_hub_rule`](FakeEventHubs::add_hub_rule)).
+//! [`add_hub_rule`](FakeEventHubs::add_hub_rule)) or through ARM — one model: `listKeys`, the data plane and
+//! SAS verification work the same for both.
+//!
+//! # ARM management
+//!
+//! All on the shared ARM server, each through `FakeCloud::arm_call` (api-version, ARM token, throttling,
+//! injected faults), errors in ARM's `{"error":{"code","message"}}` shape:
+//!
+//! | route | request | answer |
+//! |---|---|---|
+//! | `eventhubs.arm.checkname` | `POST /subscriptions/{s}/providers/Microsoft.EventHub/checkNameAvailability` `{"name"}` | `{"nameAvailable","reason","message"}`: `InvalidName`, `NameInUse` (any subscription) |
+//! | `eventhubs.arm.namespace.put` | `PUT …/namespaces/{ns}` | create: `201` + `Azure-AsyncOperation` (`…/namespaces/{ns}/operationresults/{id}`), `Retry-After: 10`, body `provisioningState: Created`, `status: Activating`; update (same place): `200` |
+//! | `eventhubs.arm.namespace.operation` | `GET …/namespaces/{ns}/operationresults/{id}` | `InProgress` until the create duration has passed on the cloud's clock, then `Succeeded` (or `Failed` with the injected error) |
+//! | `eventhubs.arm.namespace.get` / `.delete` | `GET` / `DELETE …/namespaces/{ns}` | the namespace / `200`, `204` when absent (deletion is immediate) |
+//! | `eventhubs.arm.hub.{get,put,delete}` | `…/namespaces/{ns}/eventhubs/{hub}` | synchronous `200` |
+//! | `eventhubs.arm.rule.{get,put,delete}`, `eventhubs.arm.hubrule.{get,put,delete}` | `…/authorizationRules/{rule}` (namespace or hub) | synchronous `200` |
+//!
+//! The LRO rule: a namespace created by PUT is `Created`/`Activating` for [`DEFAULT_CREATE_DURATION`] (or what
+//! [`FakeEventHubs::set_namespace_create_duration`] set) of the cloud's clock, then `Succeeded`/`Active` with a
+//! `RootManageSharedAccessKey` rule (Listen, Send, Manage) and fresh keys, as Azure creates. A failure armed by
+//! [`FakeEventHubs::fail_next_namespace_create`] ends the next creation `Failed` and removes the namespace.
+//!
+//! Strictness: a missing or empty api-version → `400 MissingApiVersionParameter`; a namespace name breaking the
+//! rules → `400 BadRequest` "The specified service namespace is invalid." (observed, Azure/azure-service-bus
+//! #269); a name that exists in another resource group or subscription → `400 BadRequest` "The specified name
+//! is not available. For more information visit https://aka.ms/eventhubsarmexceptions." (observed: Azure
+//! answers 400, not 409 — hashicorp/terraform-provider-azurerm #12020, Azure/azure-sdk-for-python #18884); no
+//! `location` → `400 LocationRequired`; an unknown SKU, an out-of-range capacity, partition count or retention
+//! for the tier, a partition count decrease, rights without a valid value or `Manage` without `Listen` and
+//! `Send` → `400 BadRequest`; a body that is not JSON → `400 InvalidRequestContent`; an unknown namespace →
+//! `404 ResourceNotFound` ("The Resource 'Microsoft.EventHub/namespaces/{ns}' under resource group '{rg}' was
+//! not found…"); a hub or rule under a missing namespace → `404 ParentResourceNotFound`; an unknown hub or rule
+//! → `404 NotFound`. Messages marked `[inf]` in the source are inferred, not observed.
 
 use crate::client::AccessKeys;
 use crate::error::{Error, Result};
@@ -35,20 +70,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use time::OffsetDateTime;
 
+mod management;
+pub use management::DEFAULT_CREATE_DURATION;
+
 /// The Event Hubs Entra ID audience the fake accepts.
 pub const EVENTHUBS_AUDIENCE: &str = "https://eventhubs.azure.net";
 
-/// An authorization rule's right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum Right {
-    /// Receive.
-    Listen,
-    /// Send.
-    Send,
-    /// Manage (implies Listen and Send).
-    Manage,
-}
+/// An authorization rule's right (the crate's [`AccessRight`](crate::AccessRight)).
+pub use crate::arm::AccessRight as Right;
 
 /// Who sent a stored event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +181,22 @@ struct Hub {
     name: String,
     rules: BTreeMap<String, Rule>,
     events: Vec<ReceivedEvent>,
+    partition_count: u32,
+    retention_hours: u32,
+    created_at: OffsetDateTime,
+}
+
+impl Hub {
+    fn new(name: &str, now: OffsetDateTime) -> Self {
+        Self {
+            name: name.to_owned(),
+            rules: BTreeMap::new(),
+            events: Vec::new(),
+            partition_count: 2,
+            retention_hours: 24,
+            created_at: now,
+        }
+    }
 }
 
 struct Namespace {
@@ -160,11 +205,87 @@ struct Namespace {
     resource_group: String,
     rules: BTreeMap<String, Rule>,
     hubs: BTreeMap<String, Hub>,
+    settings: NamespaceSettings,
+    created_at: OffsetDateTime,
+    /// The id of the create operation still running, if any.
+    creating: Option<String>,
 }
 
-#[derive(Default)]
+impl Namespace {
+    fn new(subscription_id: &str, resource_group: &str, name: &str, now: OffsetDateTime) -> Self {
+        Self {
+            name: name.to_owned(),
+            subscription_id: subscription_id.to_owned(),
+            resource_group: resource_group.to_owned(),
+            rules: BTreeMap::new(),
+            hubs: BTreeMap::new(),
+            settings: NamespaceSettings::default(),
+            created_at: now,
+            creating: None,
+        }
+    }
+
+    fn is_at(&self, subscription_id: &str, resource_group: &str) -> bool {
+        self.subscription_id.eq_ignore_ascii_case(subscription_id)
+            && self.resource_group.eq_ignore_ascii_case(resource_group)
+    }
+}
+
+/// The ARM settings of a fake namespace, for tests to shape an existing one
+/// ([`FakeEventHubs::update_namespace`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NamespaceSettings {
+    /// Region (default `westeurope`).
+    pub location: String,
+    /// SKU name (default `Standard`).
+    pub sku: String,
+    /// Throughput or processing units (default 1).
+    pub capacity: u32,
+    /// Local (SAS) authentication disabled: the data plane then refuses SAS tokens (default false).
+    pub disable_local_auth: bool,
+    /// `properties.status` (default `Active`).
+    pub status: String,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Default for NamespaceSettings {
+    fn default() -> Self {
+        Self {
+            location: "westeurope".into(),
+            sku: "Standard".into(),
+            capacity: 1,
+            disable_local_auth: false,
+            status: "Active".into(),
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+struct Operation {
+    namespace: String,
+    started_at: OffsetDateTime,
+    ready_at: OffsetDateTime,
+    failure: Option<(String, String)>,
+}
+
 struct State {
     namespaces: BTreeMap<String, Namespace>,
+    operations: BTreeMap<String, Operation>,
+    create_duration: std::time::Duration,
+    next_failure: Option<(String, String)>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            namespaces: BTreeMap::new(),
+            operations: BTreeMap::new(),
+            create_duration: management::DEFAULT_CREATE_DURATION,
+            next_failure: None,
+        }
+    }
 }
 
 /// The fake. Cloning shares it.
@@ -236,11 +357,15 @@ impl FakeEventHubs {
                 move |r| me.list_keys(r),
             )
             .await;
+        management::mount(&this, cloud, &arm).await;
         this
     }
 
+    /// The model, with namespace creations that have finished on the cloud's clock settled.
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        management::settle(&mut state, self.cloud.clock().now());
+        state
     }
 
     /// The host of namespace `name` (`<name>.servicebus.windows.net`).
@@ -252,17 +377,39 @@ impl FakeEventHubs {
     /// Returns its host.
     pub fn add_namespace(&self, resource_group: &str, name: &str) -> String {
         let subscription_id = self.cloud.sandbox().subscription_id.clone();
+        self.add_namespace_in(&subscription_id, resource_group, name)
+    }
+
+    /// Creates namespace `name` in `resource_group` of `subscription_id` (no-op if it exists anywhere):
+    /// provisioned, Standard, `westeurope`, local auth enabled, and — unlike a namespace created through
+    /// ARM — without any authorization rule. Returns its host.
+    pub fn add_namespace_in(
+        &self,
+        subscription_id: &str,
+        resource_group: &str,
+        name: &str,
+    ) -> String {
+        let now = self.cloud.clock().now();
         self.state()
             .namespaces
             .entry(key(name))
-            .or_insert_with(|| Namespace {
-                name: name.to_owned(),
-                subscription_id,
-                resource_group: resource_group.to_owned(),
-                rules: BTreeMap::new(),
-                hubs: BTreeMap::new(),
-            });
+            .or_insert_with(|| Namespace::new(subscription_id, resource_group, name, now));
         self.namespace_host(name)
+    }
+
+    /// Changes the ARM settings of namespace `name` (to give an existing namespace a setting a test needs).
+    pub fn update_namespace(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut NamespaceSettings),
+    ) -> Result<()> {
+        let mut state = self.state();
+        let ns = state
+            .namespaces
+            .get_mut(&key(name))
+            .ok_or_else(|| not_found("namespace", name))?;
+        change(&mut ns.settings);
+        Ok(())
     }
 
     /// Creates hub `hub` in namespace `namespace` (no-op if it exists).
@@ -272,11 +419,10 @@ impl FakeEventHubs {
             .namespaces
             .get_mut(&key(namespace))
             .ok_or_else(|| not_found("namespace", namespace))?;
-        ns.hubs.entry(key(hub)).or_insert_with(|| Hub {
-            name: hub.to_owned(),
-            rules: BTreeMap::new(),
-            events: Vec::new(),
-        });
+        let now = self.cloud.clock().now();
+        ns.hubs
+            .entry(key(hub))
+            .or_insert_with(|| Hub::new(hub, now));
         Ok(())
     }
 
@@ -356,6 +502,20 @@ impl FakeEventHubs {
             );
         };
         let hub_key = key(&hub_name);
+        if ns.settings.disable_local_auth
+            && r.header("authorization")
+                .is_some_and(|h| h.starts_with(SAS_PREFIX))
+        {
+            // [inf] the wording of the service's refusal when local auth is disabled
+            return sb_error(
+                401,
+                &format!(
+                    "LocalAuthDisabled: Local authentication methods are disabled for namespace '{ns_name}'. Use Microsoft Entra ID. Resource: 'sb://{host}/{hub_name}'."
+                ),
+                &host,
+                now,
+            );
+        }
         let sender = {
             let hub_rules = ns.hubs.get(&hub_key).map(|h| &h.rules);
             match authorize(

@@ -2,6 +2,7 @@
 
 pub mod aad;
 pub mod api;
+pub mod arm;
 pub mod client;
 pub mod connection_string;
 #[cfg(any(test, feature = "fake"))]
@@ -20,6 +21,10 @@ pub mod wire;
 
 pub use aad::{AadTokenSource, EVENTHUBS_SCOPE};
 pub use api::{IssuedToken, SecretSink, TokenKind, TokenSource};
+pub use arm::{
+    AccessRight, EnsuredEventHub, EnsuredNamespace, EventHub, EventHubSpec, NAMESPACES_API_VERSION,
+    Namespace, NamespaceSku, NamespaceSpec, validate_entity_name, validate_namespace_name,
+};
 pub use client::{AccessKeys, AuthorizationRuleRef, EventHubsArm, EventSink, EventSinkOptions};
 pub use connection_string::ConnectionString;
 pub use error::{BoxError, Error, Result};
