@@ -32,4 +32,7 @@ pub use keys::age::AgeKey;
 pub use keys::pgp::PgpKey;
 pub use metadata::{AgeEntry, AzureKvEntry, KeyEntry, KeyGroup, Metadata, PgpEntry, Selector};
 pub use tree::{Comment, MapItem, SeqItem, Tree, Value};
-pub use vaults::{EnsuredVault, VAULTS_API_VERSION, Vault, VaultManagement, VaultSku, VaultSpec};
+pub use vaults::{
+    EnsuredVault, VAULTS_API_VERSION, Vault, VaultManagement, VaultSku, VaultSpec,
+    validate_vault_name,
+};
