@@ -5,6 +5,8 @@
 
 mod aad;
 mod flux_wiring;
+#[cfg(feature = "fake")]
+mod namespaces;
 mod redaction;
 mod refresher;
 mod sas;
