@@ -6,7 +6,7 @@
 //!   anything; GETs the namespace; an existing one is never modified (its SKU and access model are the owner's
 //!   choice) and comes back with `created: false` and human warnings about what would hurt Flux; a missing one
 //!   is checked with `checkNameAvailability` (names are global) and created with the PUT `az` sends, waiting
-//!   for the long-running operation through [`ArmClient`]'s poller.
+//!   for the long-running operation through [`ArmClient`](azflux_core::arm::ArmClient)'s poller.
 //! * [`EventHubsArm::ensure_event_hub`]: GET; PUT only when the hub is missing (never resized: a partition
 //!   count cannot be decreased, so a differing count is a warning).
 //! * [`EventHubsArm::ensure_authorization_rule`]: GET; PUT only when the rule is missing or its rights differ.

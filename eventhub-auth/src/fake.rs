@@ -14,7 +14,7 @@
 //!   whose connection strings point at the fake namespace's real host name (the routing transport
 //!   brings them back here).
 //!
-//! * ARM management (routes `eventhubs.arm.*`, see [`management`](self#arm-management)): namespaces, event
+//! * ARM management (routes `eventhubs.arm.*`, see [below](#arm-management)): namespaces, event
 //!   hubs and authorization rules can be created, read and deleted through Resource Manager too.
 //!
 //! Namespaces, hubs and rules are created by the test ([`FakeEventHubs::add_namespace`],
@@ -43,14 +43,13 @@
 //!
 //! Strictness: a missing or empty api-version → `400 MissingApiVersionParameter`; a namespace name breaking the
 //! rules → `400 BadRequest` "The specified service namespace is invalid." (observed, Azure/azure-service-bus
-//! #269); a name that exists in another resource group or subscription → `400 BadRequest` "The specified name
-//! is not available. For more information visit https://aka.ms/eventhubsarmexceptions." (observed: Azure
+//! #269); a name that exists in another resource group or subscription → `400 BadRequest` `The specified name
+//! is not available. For more information visit https://aka.ms/eventhubsarmexceptions.` (observed: Azure
 //! answers 400, not 409 — hashicorp/terraform-provider-azurerm #12020, Azure/azure-sdk-for-python #18884); no
 //! `location` → `400 LocationRequired`; an unknown SKU, an out-of-range capacity, partition count or retention
 //! for the tier, a partition count decrease, rights without a valid value or `Manage` without `Listen` and
 //! `Send` → `400 BadRequest`; a body that is not JSON → `400 InvalidRequestContent`; an unknown namespace →
-//! `404 ResourceNotFound` ("The Resource 'Microsoft.EventHub/namespaces/{ns}' under resource group '{rg}' was
-//! not found…"); a hub or rule under a missing namespace → `404 ParentResourceNotFound`; an unknown hub or rule
+//! `404 ResourceNotFound` (`The Resource 'Microsoft.EventHub/namespaces/{ns}' under resource group '{rg}' was not found…`); a hub or rule under a missing namespace → `404 ParentResourceNotFound`; an unknown hub or rule
 //! → `404 NotFound`. Messages marked `[inf]` in the source are inferred, not observed.
 
 use crate::client::AccessKeys;
