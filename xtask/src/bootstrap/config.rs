@@ -29,7 +29,7 @@
 //! # manifests_dir = "flux-manifests/"   # an unpacked manifests.tar.gz instead of the GitHub release
 //!
 //! [helm]
-//! registry = "myregistry"           # ACR name (resource_group defaults to [azure]'s)
+//! registry = "myregistry"           # ACR name, created (Basic) when missing (resource_group defaults to [azure]'s)
 //! [[helm.releases]]
 //! name = "podinfo"
 //! chart = "helm/podinfo"
@@ -37,7 +37,8 @@
 //! namespace = "podinfo"
 //!
 //! [sops]
-//! key_vault = "kv-flux"             # an existing vault (resource_group defaults to [azure]'s)
+//! key_vault = "kv-flux"             # created in [azure].location when missing (RBAC mode); an
+//!                                   # existing vault is used as it is (resource_group defaults to [azure]'s)
 //! key = "sops"
 //!
 //! # auth = "workload-identity"    # workload-identity | secret | managed-identity: how
@@ -47,7 +48,7 @@
 //! # client_id = "…"                 # secret / managed-identity; secret reads AZFLUX_SOPS_CLIENT_SECRET
 //!
 //! [notifications]
-//! event_hub_namespace = "ehns-flux" # an existing namespace and hub
+//! event_hub_namespace = "ehns-flux" # created (Standard) with the hub when missing
 //! event_hub = "flux"
 //!
 //! [[image_automation]]              # needs both image controllers in flux.components_extra
@@ -266,6 +267,8 @@ pub struct BootstrapConfig {
     pub subscription_id: String,
     /// Tenant id, if pinned.
     pub tenant_id: Option<String>,
+    /// `[azure].location`: where the Key Vault, registry and Event Hubs namespace are created when missing.
+    pub location: String,
     /// The clusters (one, or a fleet).
     pub clusters: Vec<ClusterConfig>,
     /// The repository.
@@ -851,6 +854,11 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                 SopsAuth::WorkloadIdentity
             }
         };
+        if let Some(v) = &s.key_vault
+            && let Err(e) = keyvault_sops::validate_vault_name(v.get_ref())
+        {
+            c.at(v.span(), "sops.key_vault", e.to_string());
+        }
         SopsConfig {
             resource_group: or_rg(&s.resource_group),
             key_vault: c.required(&s.key_vault, span.clone(), "sops.key_vault"),
@@ -861,6 +869,21 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
     let notifications = raw.notifications.as_ref().map(|n| {
         let span = n.span();
         let n = n.get_ref();
+        if let Some(ns) = &n.event_hub_namespace
+            && let Err(e) =
+                eventhub_auth::NamespaceSpec::new("s", "rg", ns.get_ref(), "l").validate()
+        {
+            c.at(
+                ns.span(),
+                "notifications.event_hub_namespace",
+                e.to_string(),
+            );
+        }
+        if let Some(hub) = &n.event_hub
+            && let Err(e) = eventhub_auth::EventHubSpec::new(hub.get_ref()).validate()
+        {
+            c.at(hub.span(), "notifications.event_hub", e.to_string());
+        }
         NotificationsConfig {
             resource_group: or_rg(&n.resource_group),
             namespace: c.required(
@@ -932,6 +955,7 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
         (Some(cluster), Some(git)) => Ok(BootstrapConfig {
             subscription_id,
             tenant_id,
+            location,
             clusters: vec![cluster],
             git,
             flux,

@@ -43,9 +43,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use steps::{
-    AcrChartStep, AksClusterStep, ApplyObjects, CommitFiles, FLUX_IDENTITY, FLUX_MANIFESTS,
-    FederatedCredentialsStep, FluxGitSecret, FluxIdentityStep, FluxManifestsStep, FluxRoleStep,
-    KustomizationHealth, RepositoryStep, ResourceGroupStep, SopsKeyStep,
+    AcrChartStep, AksClusterStep, ApplyObjects, CallerKeyAccessStep, CommitFiles, EventHubStep,
+    FLUX_IDENTITY, FLUX_MANIFESTS, FederatedCredentialsStep, FluxGitSecret, FluxIdentityStep,
+    FluxManifestsStep, FluxRoleStep, KeyVaultStep, KustomizationHealth, RegistryStep,
+    RepositoryStep, ResourceGroupStep, SopsKeyStep,
 };
 
 /// The bootstrap's errors (before the run: configuration and wiring; step failures are in the report).
@@ -94,6 +95,12 @@ pub struct Services {
     pub roles: Arc<dyn aks_cluster::RoleAssignments>,
     /// Key Vault (the SOPS key).
     pub key_vault: keyvault_sops::KeyVaultClient,
+    /// Key Vaults on ARM (the SOPS vault).
+    pub vaults: keyvault_sops::VaultManagement,
+    /// Container registries on ARM (`helm.registry`).
+    pub registries: acr_oci::RegistryManagement,
+    /// Event Hubs namespaces and hubs on ARM (`notifications`).
+    pub event_hubs: eventhub_auth::EventHubsArm,
     /// The cloud (endpoints, DNS suffixes).
     pub cloud: azflux_core::Cloud,
     /// The subscription's Resource Manager budget every client above shares.
@@ -282,6 +289,22 @@ pub fn resource_roles(config: &BootstrapConfig) -> Vec<(&'static str, String, ak
         ));
     }
     out
+}
+
+/// The step that ensures the resource a [`resource_roles`] entry is assigned on.
+fn resource_step_for(config: &BootstrapConfig, what: &str) -> Option<String> {
+    match what {
+        "key-vault-crypto-user" => config
+            .sops
+            .as_ref()
+            .map(|s| KeyVaultStep::id_for(&s.key_vault)),
+        "event-hubs-data-sender" => config
+            .notifications
+            .as_ref()
+            .map(|n| EventHubStep::id_for(&n.namespace, &n.hub)),
+        "acr-pull" => config.helm.registry.as_deref().map(RegistryStep::id_for),
+        _ => None,
+    }
 }
 
 /// The kustomize patch adding SOPS decryption to the flux-system Kustomization (kustomize-controller
@@ -617,24 +640,95 @@ pub fn build_plan(
         )));
         identity_steps.push(FluxIdentityStep::id_for(&c.name));
         for (what, scope, role) in resource_roles(config) {
-            steps.push(Arc::new(FluxRoleStep::new(
-                &c.name,
-                what,
-                &scope,
-                role,
-                services.arm.clone(),
-                services.roles.clone(),
-            )));
+            steps.push(Arc::new(
+                FluxRoleStep::new(
+                    &c.name,
+                    what,
+                    &scope,
+                    role,
+                    services.arm.clone(),
+                    services.roles.clone(),
+                )
+                .after(resource_step_for(config, what).into_iter().collect()),
+            ));
         }
     }
+    // The Azure resources Flux uses, created in [azure].location when missing (never modified).
+    let mut group_step = |steps: &mut Vec<step::StepRef>, rg: &str| {
+        if groups.insert(rg.to_ascii_lowercase()) {
+            steps.push(Arc::new(ResourceGroupStep::new(
+                services.arm.clone(),
+                &config.subscription_id,
+                rg,
+                &config.location,
+            )));
+        }
+        vec![ResourceGroupStep::id_for(rg)]
+    };
+    let arm_scope = services.cloud.arm_scope();
     if let Some(sops) = &config.sops {
-        steps.push(Arc::new(SopsKeyStep::new(
-            services.key_vault.clone(),
-            &format!(
-                "https://{}.{}",
-                sops.key_vault, services.cloud.key_vault_suffix
+        let spec = keyvault_sops::VaultSpec::new(
+            &config.subscription_id,
+            &sops.resource_group,
+            &sops.key_vault,
+            &config.location,
+            config.tenant_id.clone().unwrap_or_default(),
+        );
+        let vault_step = KeyVaultStep::id_for(&sops.key_vault);
+        let rg = group_step(&mut steps, &sops.resource_group);
+        steps.push(Arc::new(CallerKeyAccessStep::new(
+            &spec,
+            vec![vault_step.clone()],
+            services.vaults.clone(),
+            services.roles.clone(),
+            services.arm.clone(),
+            services.credential.clone(),
+            &arm_scope,
+        )));
+        steps.push(Arc::new(KeyVaultStep::new(
+            spec,
+            rg,
+            services.vaults.clone(),
+            services.credential.clone(),
+            &arm_scope,
+        )));
+        steps.push(Arc::new(
+            SopsKeyStep::new(
+                services.key_vault.clone(),
+                &format!(
+                    "https://{}.{}",
+                    sops.key_vault, services.cloud.key_vault_suffix
+                ),
+                &sops.key,
+            )
+            .after(vec![vault_step, CallerKeyAccessStep::ID.to_owned()]),
+        ));
+    }
+    if let Some(registry) = &config.helm.registry {
+        let rg = group_step(&mut steps, &config.helm.resource_group);
+        steps.push(Arc::new(RegistryStep::new(
+            acr_oci::RegistrySpec::new(
+                &config.subscription_id,
+                &config.helm.resource_group,
+                registry,
+                &config.location,
             ),
-            &sops.key,
+            rg,
+            services.registries.clone(),
+        )));
+    }
+    if let Some(n) = &config.notifications {
+        let rg = group_step(&mut steps, &n.resource_group);
+        steps.push(Arc::new(EventHubStep::new(
+            eventhub_auth::NamespaceSpec::new(
+                &config.subscription_id,
+                &n.resource_group,
+                &n.namespace,
+                &config.location,
+            ),
+            eventhub_auth::EventHubSpec::new(&n.hub),
+            rg,
+            services.event_hubs.clone(),
         )));
     }
     steps.push(Arc::new(RepositoryStep::ensure(
@@ -849,6 +943,9 @@ pub fn build_plan(
         if config.sops.is_some() {
             deps.push(SopsKeyStep::ID.into());
         }
+        if let Some(n) = &config.notifications {
+            deps.push(EventHubStep::id_for(&n.namespace, &n.hub));
+        }
         if let (Some(charts), Some(registry)) = (&services.charts, &config.helm.registry) {
             let host = format!("{registry}.{}", services.cloud.container_registry_suffix);
             for r in &config.helm.releases {
@@ -856,12 +953,10 @@ pub fn build_plan(
                     what: format!("helm.releases {}", r.name),
                     why: e.to_string(),
                 })?;
-                steps.push(Arc::new(AcrChartStep::new(
-                    &r.name,
-                    charts.clone(),
-                    chart,
-                    &r.version,
-                )));
+                steps.push(Arc::new(
+                    AcrChartStep::new(&r.name, charts.clone(), chart, &r.version)
+                        .after(vec![RegistryStep::id_for(registry)]),
+                ));
                 deps.push(AcrChartStep::id_for(&r.name));
             }
         }
@@ -1296,6 +1391,11 @@ pub async fn real_inputs(
             ..Default::default()
         },
     ));
+    let (vaults, registries, event_hubs) = (
+        keyvault_sops::VaultManagement::new((*arm).clone()),
+        acr_oci::RegistryManagement::new((*arm).clone()),
+        eventhub_auth::EventHubsArm::new((*arm).clone()),
+    );
     Ok(RunInputs {
         services: Services {
             arm,
@@ -1313,6 +1413,9 @@ pub async fn real_inputs(
                 credential.clone(),
                 &http,
             ),
+            vaults,
+            registries,
+            event_hubs,
             charts: chart_registry(config, &cloud, credential.clone(), &http)?,
             ssh,
             cloud,

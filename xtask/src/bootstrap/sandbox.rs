@@ -59,6 +59,10 @@ fn seed_chart(acr: &acr_oci::FakeAcr, registry: &str, repository: &str, version:
 
 /// The sandbox's Key Vault (the SOPS key).
 pub const SANDBOX_KEY_VAULT: &str = "kv-flux-sandbox";
+/// The sandbox's Event Hubs namespace (notifications).
+pub const SANDBOX_EVENT_HUBS_NAMESPACE: &str = "ehns-flux-sandbox";
+/// The sandbox's event hub.
+pub const SANDBOX_EVENT_HUB: &str = "flux";
 /// The repository path on the sandbox git server.
 pub const SANDBOX_REPO: &str = "azflux-sandbox/flux/_git/fleet-infra";
 
@@ -163,8 +167,10 @@ pub struct Sandbox {
     pub aks: aks_cluster::FakeAks,
     /// The Key Vault fake (the SOPS key).
     pub key_vault: keyvault_sops::fake::FakeKeyVault,
-    /// The ACR fake (the charts).
+    /// The ACR fake (the charts, the registry on ARM).
     pub acr: acr_oci::FakeAcr,
+    /// The Event Hubs fake (the namespace and hub on ARM, events).
+    pub event_hubs: eventhub_auth::fake::FakeEventHubs,
     pat: SecretString,
     kubeconfigs: Arc<Mutex<BTreeMap<String, Kubeconfig>>>,
     services: Services,
@@ -302,8 +308,28 @@ impl Sandbox {
             seed_chart(&acr, &registry_host, "helm/podinfo", version);
         }
         let key_vault = keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
+        let event_hubs_fake = eventhub_auth::fake::FakeEventHubs::mount(&cloud).await;
+        if options.system_clock {
+            // Benchmarks run on the system clock: the vault, registry and namespace fakes ask pollers to
+            // come back after 10 s (`Retry-After`, as Azure does), which would measure their fixed wait, not
+            // the bootstrap. The benchmark's sandbox starts with them existing (the steps then only read).
+            let sub = cloud.sandbox().subscription_id.clone();
+            key_vault.add_arm_vault(&sub, SANDBOX_RESOURCE_GROUP, SANDBOX_KEY_VAULT, true);
+            acr.add_arm_registry(&sub, SANDBOX_RESOURCE_GROUP, SANDBOX_REGISTRY, None);
+            event_hubs_fake.add_namespace_in(
+                &sub,
+                SANDBOX_RESOURCE_GROUP,
+                SANDBOX_EVENT_HUBS_NAMESPACE,
+            );
+            event_hubs_fake.add_hub(SANDBOX_EVENT_HUBS_NAMESPACE, SANDBOX_EVENT_HUB)?;
+        }
         // SOPS needs an RSA key, not a slow 4096-bit one, in the sandbox.
         key_vault.set_generated_key_bits(Some(2048));
+        let (vaults, registries, event_hubs) = (
+            keyvault_sops::VaultManagement::new((*arm).clone()),
+            acr_oci::RegistryManagement::new((*arm).clone()),
+            eventhub_auth::EventHubsArm::new((*arm).clone()),
+        );
         let services = Services {
             arm,
             credential: credential.clone(),
@@ -320,6 +346,9 @@ impl Sandbox {
                 credential.clone(),
                 &http,
             ),
+            vaults,
+            registries,
+            event_hubs,
             cloud: cloud.cloud(),
             arm_throttle,
             charts: Some(Arc::new(acr_oci::AcrClient::new(
@@ -346,6 +375,7 @@ impl Sandbox {
             aks,
             key_vault,
             acr,
+            event_hubs: event_hubs_fake,
             pat,
             kubeconfigs,
             services,
@@ -380,6 +410,7 @@ impl Sandbox {
         BootstrapConfig {
             subscription_id: self.cloud.sandbox().subscription_id.clone(),
             tenant_id: Some(self.cloud.sandbox().tenant_id.clone()),
+            location: "westeurope".into(),
             clusters: clusters
                 .iter()
                 .map(|name| ClusterConfig {
@@ -425,9 +456,9 @@ impl Sandbox {
                 auth: Default::default(),
             }),
             notifications: Some(super::config::NotificationsConfig {
-                namespace: "ehns-flux-sandbox".into(),
+                namespace: SANDBOX_EVENT_HUBS_NAMESPACE.into(),
                 resource_group: SANDBOX_RESOURCE_GROUP.into(),
-                hub: "flux".into(),
+                hub: SANDBOX_EVENT_HUB.into(),
             }),
             // The sandbox follows the podinfo image its HelmRelease deploys, so the image controllers have
             // something to do.

@@ -263,9 +263,52 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
         "{events}"
     );
     assert!(events.contains("kind: Alert"), "{events}");
-    // The Flux identity's roles on the vault, the hub and the registry.
+    // The Azure resources Flux uses, created once through ARM as the guide's `az` commands make them.
+    let vault = sb
+        .key_vault
+        .arm_vault(xtask::bootstrap::sandbox::SANDBOX_KEY_VAULT)
+        .expect("the vault was created");
+    assert_eq!(vault["properties"]["enableRbacAuthorization"], true);
+    assert_eq!(
+        vault["properties"]["tenantId"],
+        sb.cloud.sandbox().tenant_id.as_str()
+    );
+    assert_eq!(vault["location"], "westeurope");
+    let registry = sb
+        .acr
+        .arm_registry(xtask::bootstrap::sandbox::SANDBOX_REGISTRY)
+        .expect("the registry was created");
+    assert_eq!(
+        registry["properties"]["loginServer"],
+        "azfluxsandbox.azurecr.io"
+    );
+    let namespace = sb
+        .event_hubs
+        .arm_namespace("ehns-flux-sandbox")
+        .expect("the namespace was created");
+    assert_eq!(namespace["location"], "westeurope");
+    assert!(sb.event_hubs.arm_hub("ehns-flux-sandbox", "flux").is_some());
+    for route in [
+        "keyvault.arm.vault.put",
+        "acr.arm.registry.put",
+        "eventhubs.arm.namespace.put",
+        "eventhubs.arm.hub.put",
+    ] {
+        assert_eq!(sb.cloud.request_count(route), 1, "{route}");
+    }
+    // The Flux identity's roles on the vault, the hub and the registry, and the caller's Key Vault Crypto
+    // Officer on the RBAC vault it created (so it may create the SOPS key).
     let roles = sb.aks.role_assignments();
-    assert_eq!(roles.len(), 3, "{roles:#?}");
+    assert_eq!(roles.len(), 4, "{roles:#?}");
+    assert!(
+        roles.iter().any(|r| {
+            let text = r.to_string();
+            text.contains("/providers/Microsoft.KeyVault/vaults/kv-flux-sandbox")
+                && text.contains("14b46e9e-c2b7-41b4-b07b-48a6ebf60603")
+                && text.contains(sb.cloud.sandbox().object_id.as_str())
+        }),
+        "{roles:#?}"
+    );
     for (scope, role) in [
         (
             "/providers/Microsoft.KeyVault/vaults/kv-flux-sandbox",
@@ -539,9 +582,31 @@ fn assert_converged(sb: &Sandbox, label: &str) {
     assert_eq!(commits(&sb.repo_dir()).len(), 4, "{label}: commits");
     assert_eq!(
         sb.aks.role_assignments().len(),
-        3,
+        4,
         "{label}: role assignments"
     );
+    for (route, what) in [
+        ("keyvault.arm.vault.put", "/vaults/kv-flux-sandbox"),
+        ("acr.arm.registry.put", "/registries/azfluxsandbox"),
+        (
+            "eventhubs.arm.namespace.put",
+            "/namespaces/ehns-flux-sandbox",
+        ),
+        ("eventhubs.arm.hub.put", "/eventhubs/flux"),
+    ] {
+        let faulted = sb
+            .cloud
+            .faults()
+            .fired()
+            .iter()
+            .filter(|(method, path, _)| method == "PUT" && path.ends_with(what))
+            .count() as u64;
+        assert_eq!(
+            sb.cloud.request_count(route) - faulted,
+            1,
+            "{label}: {route}"
+        );
+    }
     assert_eq!(
         sb.key_vault
             .versions(xtask::bootstrap::sandbox::SANDBOX_KEY_VAULT, "sops")
@@ -612,7 +677,7 @@ async fn a_run_stopped_at_any_step_converges_when_run_again() {
         .unwrap();
         plan.ids().into_iter().map(str::to_owned).collect()
     };
-    assert_eq!(plan_ids.len(), 20);
+    assert_eq!(plan_ids.len(), 24);
     assert!(plan_ids.contains(&ids::image_automation_commit()));
     for step in &plan_ids {
         for point in [FailPoint::Before, FailPoint::After] {
@@ -1610,4 +1675,82 @@ async fn progress_events_and_the_summary_hold_no_secret() {
             "the events or summary show the {what}"
         );
     }
+}
+
+#[tokio::test]
+async fn existing_resources_are_used_as_they_are_and_what_is_wrong_for_flux_is_a_warning() {
+    use xtask::bootstrap::sandbox::{SANDBOX_KEY_VAULT, SANDBOX_REGISTRY};
+    let (_dir, sb) = sandbox().await;
+    let sub = sb.cloud.sandbox().subscription_id.clone();
+    // A vault in access-policy mode and an ABAC registry, made by someone else.
+    sb.key_vault
+        .add_arm_vault(&sub, SANDBOX_RESOURCE_GROUP, SANDBOX_KEY_VAULT, false);
+    sb.acr.add_arm_registry(
+        &sub,
+        SANDBOX_RESOURCE_GROUP,
+        SANDBOX_REGISTRY,
+        Some("AbacRepositoryPermissions"),
+    );
+    let (report, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    let outcome = |id: &str| match &report.step(id).unwrap().status {
+        StepStatus::Done(o) => o.clone(),
+        other => panic!("{id}: {other:?}"),
+    };
+    let vault = outcome(&format!("azure/key-vault/{SANDBOX_KEY_VAULT}"));
+    assert_eq!(vault.change, Change::Unchanged);
+    assert!(
+        vault.detail.contains("warning") && vault.detail.contains("Key Vault Crypto User"),
+        "{}",
+        vault.detail
+    );
+    let registry = outcome(&format!("azure/container-registry/{SANDBOX_REGISTRY}"));
+    assert_eq!(registry.change, Change::Unchanged);
+    assert!(
+        registry
+            .detail
+            .contains("Container Registry Repository Reader"),
+        "{}",
+        registry.detail
+    );
+    // Nothing was written to them, and the caller got no role on an access-policy vault.
+    assert_eq!(sb.cloud.request_count("keyvault.arm.vault.put"), 0);
+    assert_eq!(sb.cloud.request_count("acr.arm.registry.put"), 0);
+    let access = outcome("sops/caller-key-access");
+    assert_eq!(access.change, Change::Unchanged);
+    assert!(
+        access.detail.contains("access policies"),
+        "{}",
+        access.detail
+    );
+    assert_eq!(sb.aks.role_assignments().len(), 3);
+}
+
+#[tokio::test]
+async fn without_a_configured_tenant_the_vault_is_created_in_the_callers_tenant() {
+    let (_dir, sb) = sandbox().await;
+    let mut config = sb.config(&one());
+    config.tenant_id = None;
+    let (report, _) = xtask::bootstrap::run_plan(
+        &config,
+        &sb.secrets(),
+        &sb.inputs(&one()),
+        &PlanOptions::default(),
+        opts(),
+        &NoSink,
+    )
+    .await
+    .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    let vault = sb
+        .key_vault
+        .arm_vault(xtask::bootstrap::sandbox::SANDBOX_KEY_VAULT)
+        .unwrap();
+    assert_eq!(
+        vault["properties"]["tenantId"],
+        sb.cloud.sandbox().tenant_id.as_str()
+    );
 }

@@ -217,10 +217,25 @@ async fn a_real_configuration_composes_the_whole_plan_without_touching_the_netwo
         "aks-flux/flux-health",
         "acr/chart/podinfo",
         "aks-flux/sops-azure-secret",
+        "azure/key-vault/kv-flux",
+        "sops/caller-key-access",
+        "azure/container-registry/myregistry",
+        "azure/event-hub/ehns-flux/flux",
     ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    assert_eq!(ids.len(), 20);
+    assert_eq!(ids.len(), 24);
+    // Each role is assigned after its resource exists; the SOPS key after the vault and the caller's access.
+    let after = |dep: &str| plan.transitive_dependants(dep);
+    assert!(after("azure/key-vault/kv-flux").contains("aks-flux/role/key-vault-crypto-user"));
+    assert!(after("azure/key-vault/kv-flux").contains("sops/key-vault-key"));
+    assert!(after("sops/caller-key-access").contains("sops/key-vault-key"));
+    assert!(after("azure/container-registry/myregistry").contains("aks-flux/role/acr-pull"));
+    assert!(after("azure/container-registry/myregistry").contains("acr/chart/podinfo"));
+    assert!(
+        after("azure/event-hub/ehns-flux/flux").contains("aks-flux/role/event-hubs-data-sender")
+    );
+    assert!(after("azure/event-hub/ehns-flux/flux").contains("repo/flux-extras"));
     let critical = plan.transitive_dependants("aks-flux/aks-cluster");
     assert!(critical.contains("aks-flux/flux-health"));
     assert!(critical.contains("aks-flux/federated-credentials"));
@@ -438,4 +453,32 @@ fn a_git_url_that_fails_to_parse_never_echoes_its_password() {
             "{url} leaked in Debug"
         );
     }
+}
+
+#[test]
+fn vault_namespace_and_hub_names_follow_azure_rules_with_their_lines() {
+    let text = GOOD
+        .replace("key_vault = \"kv-flux\"", "key_vault = \"kv--flux\"")
+        .replace(
+            "event_hub_namespace = \"ehns-flux\"",
+            "event_hub_namespace = \"ehns-sb\"",
+        )
+        .replace("event_hub = \"flux\"", "event_hub = \"flux/hub\"");
+    let err = parse("azflux.toml", &text, &with_pat()).unwrap_err();
+    let keys: Vec<(&str, usize)> = err
+        .problems
+        .iter()
+        .map(|p| (p.key.as_str(), p.line))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            ("sops.key_vault", 27),
+            ("notifications.event_hub_namespace", 33),
+            ("notifications.event_hub", 34)
+        ],
+        "{err}"
+    );
+    assert!(err.to_string().contains("kv--flux"), "{err}");
+    assert!(err.to_string().contains("ehns-sb"), "{err}");
 }

@@ -16,6 +16,7 @@ pub struct SopsKeyStep {
     client: KeyVaultClient,
     vault_url: String,
     key: String,
+    after: Vec<String>,
 }
 
 impl std::fmt::Debug for SopsKeyStep {
@@ -37,7 +38,14 @@ impl SopsKeyStep {
             client,
             vault_url: vault_url.trim_end_matches('/').to_owned(),
             key: key.into(),
+            after: Vec::new(),
         }
+    }
+
+    /// Runs after `steps` (the vault, the caller's access to it).
+    pub fn after(mut self, steps: Vec<String>) -> Self {
+        self.after = steps;
+        self
     }
 
     fn error(&self, e: &keyvault_sops::KeyVaultError) -> StepError {
@@ -53,7 +61,7 @@ impl Step for SopsKeyStep {
         Self::ID
     }
     fn deps(&self) -> Vec<String> {
-        Vec::new()
+        self.after.clone()
     }
     fn resource(&self) -> String {
         format!("{}/keys/{}", self.vault_url, self.key)
@@ -96,6 +104,7 @@ pub struct FluxRoleStep {
     role: Role,
     arm: Arc<ArmClient>,
     roles: Arc<dyn RoleAssignments>,
+    after: Vec<String>,
 }
 
 impl std::fmt::Debug for FluxRoleStep {
@@ -128,7 +137,14 @@ impl FluxRoleStep {
             role,
             arm,
             roles,
+            after: Vec::new(),
         }
+    }
+
+    /// Also runs after `steps` (the step ensuring the scope's resource).
+    pub fn after(mut self, steps: Vec<String>) -> Self {
+        self.after = steps;
+        self
     }
 
     fn spec(&self, ctx: &StepContext) -> StepResult<RoleAssignmentSpec> {
@@ -159,7 +175,9 @@ impl Step for FluxRoleStep {
         &self.id
     }
     fn deps(&self) -> Vec<String> {
-        vec![super::FluxIdentityStep::id_for(&self.cluster)]
+        let mut deps = vec![super::FluxIdentityStep::id_for(&self.cluster)];
+        deps.extend(self.after.iter().cloned());
+        deps
     }
     fn cluster(&self) -> Option<&str> {
         Some(&self.cluster)
@@ -211,6 +229,7 @@ pub struct AcrChartStep {
     registry: Arc<dyn acr_oci::ChartRegistry>,
     chart: acr_oci::ChartRef,
     constraint: String,
+    after: Vec<String>,
 }
 
 impl std::fmt::Debug for AcrChartStep {
@@ -239,7 +258,14 @@ impl AcrChartStep {
             registry,
             chart,
             constraint: constraint.into(),
+            after: Vec::new(),
         }
+    }
+
+    /// Runs after `steps` (the registry).
+    pub fn after(mut self, steps: Vec<String>) -> Self {
+        self.after = steps;
+        self
     }
 
     async fn resolve(&self) -> StepResult<semver::Version> {
@@ -261,7 +287,7 @@ impl Step for AcrChartStep {
         &self.id
     }
     fn deps(&self) -> Vec<String> {
-        Vec::new()
+        self.after.clone()
     }
     fn resource(&self) -> String {
         format!(

@@ -8,6 +8,7 @@ mod cluster;
 mod extras;
 mod flux;
 mod repo;
+mod resources;
 
 pub use aks::{
     AksClusterStep, FLUX_IDENTITY, FederatedCredentialsStep, FluxIdentity, FluxIdentityStep,
@@ -20,6 +21,7 @@ pub use cluster::{
 pub use extras::{AcrChartStep, FluxRoleStep, SopsKeyStep};
 pub use flux::{FLUX_MANIFESTS, FluxManifestsStep};
 pub use repo::{CommitFiles, FilesFn, RepositoryStep};
+pub use resources::{CallerKeyAccessStep, EventHubStep, KeyVaultStep, RegistryStep};
 
 use super::step::StepError;
 
