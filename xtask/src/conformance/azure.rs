@@ -70,7 +70,174 @@ pub fn run(fixtures: &Path) -> anyhow::Result<SuiteReport> {
         .enable_all()
         .build()?;
     runtime.block_on(fake_entra_shapes(fixtures, &mut report));
+    runtime.block_on(arm_examples(fixtures, &mut report));
     Ok(report)
+}
+
+/// Serves a real ARM example response (`responses.<status>.body` of an azure-rest-api-specs example) at
+/// `path` on a fake cloud's ARM host, for a typed client to read.
+async fn serve_example(
+    cloud: &azflux_core::fake::FakeCloud,
+    route: &str,
+    path_regex: &str,
+    body: Value,
+) {
+    let server = cloud.arm_server().await;
+    let checks = cloud.clone();
+    cloud
+        .mount(&server, route, "GET", path_regex, move |r| {
+            match checks.arm_call(r) {
+                Ok(call) => call.respond(
+                    azflux_core::fake::wiremock::ResponseTemplate::new(200)
+                        .set_body_json(body.clone()),
+                ),
+                Err(e) => e,
+            }
+        })
+        .await;
+}
+
+fn example_body(fixtures: &Path, file: &str, status: &str) -> Result<Value, String> {
+    let example = read_json(fixtures, file)?;
+    let body = example["responses"][status]["body"].clone();
+    if body.is_null() {
+        return Err(format!("{file} has no responses.{status}.body"));
+    }
+    Ok(body)
+}
+
+fn expect_eq(what: &str, ours: &str, azure: &str) -> Result<(), String> {
+    if ours == azure {
+        Ok(())
+    } else {
+        Err(format!("{what}: read '{ours}', Azure sent '{azure}'"))
+    }
+}
+
+/// Real ARM example responses for the resources the bootstrap ensures, read by the crates' typed clients
+/// (`Registries_Get` by acr-oci, `Vaults_CreateOrUpdate`'s Vault by keyvault-sops).
+async fn arm_examples(fixtures: &Path, report: &mut SuiteReport) {
+    let cloud = azflux_core::fake::FakeCloud::start().await;
+    let arm = match cloud.credential() {
+        Ok(credential) => azflux_core::arm::ArmClient::new(
+            &cloud.cloud(),
+            credential,
+            azflux_core::arm::ArmClientOptions {
+                http: cloud.http_options(),
+                ..Default::default()
+            },
+        ),
+        Err(e) => {
+            report.record("ARM examples", Err(e.to_string()));
+            return;
+        }
+    };
+
+    let file = "azure/acr/RegistryGet.2025-11-01.json";
+    let outcome = async {
+        let body = example_body(fixtures, file, "200")?;
+        let id = azflux_core::arm::ResourceId::parse(body["id"].as_str().unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        serve_example(
+            &cloud,
+            "conformance.registry.get",
+            r"(?i)/providers/Microsoft\.ContainerRegistry/registries/[^/]+$",
+            body.clone(),
+        )
+        .await;
+        let registries = acr_oci::RegistryManagement::new(arm.clone());
+        let registry = registries
+            .get_registry(
+                id.subscription_id(),
+                id.resource_group_name().unwrap_or_default(),
+                id.name(),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the registry was reported missing")?;
+        let props = &body["properties"];
+        expect_eq(
+            "name",
+            &registry.name,
+            body["name"].as_str().unwrap_or_default(),
+        )?;
+        expect_eq(
+            "location",
+            &registry.location,
+            body["location"].as_str().unwrap_or_default(),
+        )?;
+        // Docker reference hosts are lower case; the example spells the login server as created.
+        expect_eq(
+            "loginServer (lower case)",
+            &registry.login_server,
+            &props["loginServer"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase(),
+        )?;
+        expect_eq(
+            "sku",
+            &registry.sku,
+            body["sku"]["name"].as_str().unwrap_or_default(),
+        )?;
+        expect_eq(
+            "provisioningState",
+            registry.provisioning_state.as_deref().unwrap_or_default(),
+            props["provisioningState"].as_str().unwrap_or_default(),
+        )?;
+        if Some(registry.admin_user_enabled) != props["adminUserEnabled"].as_bool() {
+            return Err("adminUserEnabled read wrong".to_owned());
+        }
+        Ok(())
+    }
+    .await;
+    report.record(format!("acr-oci reads {file}"), outcome);
+
+    let file = "azure/keyvault/createVault.2025-05-01.json";
+    let outcome = async {
+        let body = example_body(fixtures, file, "200")?;
+        let id = azflux_core::arm::ResourceId::parse(body["id"].as_str().unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        serve_example(
+            &cloud,
+            "conformance.vault.get",
+            r"(?i)/providers/Microsoft\.KeyVault/vaults/[^/]+$",
+            body.clone(),
+        )
+        .await;
+        let vaults = keyvault_sops::VaultManagement::new(arm.clone());
+        let vault = vaults
+            .get_vault(
+                id.subscription_id(),
+                id.resource_group_name().unwrap_or_default(),
+                id.name(),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the vault was reported missing")?;
+        let props = &body["properties"];
+        expect_eq(
+            "name",
+            &vault.name,
+            body["name"].as_str().unwrap_or_default(),
+        )?;
+        expect_eq(
+            "vaultUri",
+            &vault.vault_uri,
+            props["vaultUri"].as_str().unwrap_or_default(),
+        )?;
+        expect_eq(
+            "tenantId",
+            &vault.tenant_id,
+            props["tenantId"].as_str().unwrap_or_default(),
+        )?;
+        if vault.rbac_authorization != props["enableRbacAuthorization"].as_bool().unwrap_or(false) {
+            return Err("enableRbacAuthorization read wrong".to_owned());
+        }
+        Ok(())
+    }
+    .await;
+    report.record(format!("keyvault-sops reads {file}"), outcome);
 }
 
 fn read_json(fixtures: &Path, file: &str) -> Result<Value, String> {
