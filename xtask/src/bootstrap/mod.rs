@@ -1393,7 +1393,7 @@ pub async fn real_inputs(
     ));
     let (vaults, registries, event_hubs) = (
         keyvault_sops::VaultManagement::new((*arm).clone()),
-        acr_oci::RegistryManagement::new((*arm).clone()),
+        acr_oci::RegistryManagement::new((*arm).clone()).with_cloud(&cloud),
         eventhub_auth::EventHubsArm::new((*arm).clone()),
     );
     Ok(RunInputs {

@@ -327,7 +327,7 @@ impl Sandbox {
         key_vault.set_generated_key_bits(Some(2048));
         let (vaults, registries, event_hubs) = (
             keyvault_sops::VaultManagement::new((*arm).clone()),
-            acr_oci::RegistryManagement::new((*arm).clone()),
+            acr_oci::RegistryManagement::new((*arm).clone()).with_cloud(&cloud.cloud()),
             eventhub_auth::EventHubsArm::new((*arm).clone()),
         );
         let services = Services {
