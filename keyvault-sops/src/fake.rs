@@ -67,6 +67,8 @@ struct State {
     keys: BTreeMap<String, BTreeMap<String, (String, Vec<KeyVersion>)>>,
     /// host → allowed object ids (absent: the sandbox principal only).
     allowed: BTreeMap<String, HashSet<String>>,
+    /// host → (object id, when its access takes effect): role assignments still propagating.
+    propagating: BTreeMap<String, Vec<(String, time::OffsetDateTime)>>,
     /// Bits of generated keys, overriding the requested size (tests use 2048 for speed).
     generated_bits: Option<usize>,
 }
@@ -234,6 +236,18 @@ impl FakeKeyVault {
             .insert(object_id.to_owned());
     }
 
+    /// Lets the principal `object_id` use the keys of `vault` once `delay` has passed on the cloud's clock,
+    /// as a new RBAC role assignment does in Azure (until then: 403 `ForbiddenByRbac`, "please observe
+    /// propagation time").
+    pub fn grant_after(&self, vault: &str, object_id: &str, delay: std::time::Duration) {
+        let at = self.clock.now() + delay;
+        self.state()
+            .propagating
+            .entry(vault_host(vault))
+            .or_default()
+            .push((object_id.to_owned(), at));
+    }
+
     /// Removes the principal's access to `vault` (also works for the sandbox principal).
     pub fn revoke(&self, vault: &str, object_id: &str) {
         let sandbox = self.sandbox_oid.clone();
@@ -350,7 +364,27 @@ impl FakeKeyVault {
     }
 
     fn allowed(&self, host: &str, oid: &str) -> bool {
-        match self.state().allowed.get(host) {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let effective: Vec<String> = state
+            .propagating
+            .get_mut(host)
+            .map(|pending| {
+                let (done, waiting): (Vec<_>, Vec<_>) =
+                    pending.drain(..).partition(|(_, at)| *at <= now);
+                *pending = waiting;
+                done.into_iter().map(|(o, _)| o).collect()
+            })
+            .unwrap_or_default();
+        if !effective.is_empty() {
+            let sandbox = self.sandbox_oid.clone();
+            state
+                .allowed
+                .entry(host.to_owned())
+                .or_insert_with(|| HashSet::from([sandbox]))
+                .extend(effective);
+        }
+        match state.allowed.get(host) {
             Some(set) => set.contains(oid),
             None => oid == self.sandbox_oid,
         }

@@ -580,3 +580,33 @@ async fn the_contract_suite_passes_against_the_fake() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_new_role_assignment_takes_effect_after_its_propagation_time() {
+    let w = world().await;
+    let oid = w.cloud.sandbox().object_id.clone();
+    w.fake.revoke("kv1", &oid);
+    w.fake
+        .grant_after("kv1", &oid, std::time::Duration::from_secs(60));
+    let options = keyvault_sops::CreateKeyOptions::default();
+    let err = w
+        .client
+        .ensure_key(VAULT, "sops", &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, KeyVaultError::Forbidden { .. }),
+        "still propagating: {err}"
+    );
+    w.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(std::time::Duration::from_secs(59));
+    assert!(w.client.ensure_key(VAULT, "sops", &options).await.is_err());
+    w.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(std::time::Duration::from_secs(1));
+    let ensured = w.client.ensure_key(VAULT, "sops", &options).await.unwrap();
+    assert!(ensured.created);
+}
