@@ -214,6 +214,9 @@ pub mod keys {
     pub const PUSHED_REVISION: Key<String> = Key::new("pushed_revision");
     /// The Key Vault key id (URL with version) SOPS encrypts with.
     pub const SOPS_KEY_ID: Key<String> = Key::new("sops_key_id");
+    /// Whether the caller holds Key Vault Crypto Officer on the SOPS vault (assigned by this run or
+    /// before): a 403 on the key is then the assignment still propagating, worth waiting for.
+    pub const CALLER_KEY_ROLE: Key<bool> = Key::new("caller_key_role");
 }
 
 type AnyValue = Box<dyn Any + Send + Sync>;

@@ -1754,3 +1754,61 @@ async fn without_a_configured_tenant_the_vault_is_created_in_the_callers_tenant(
         sb.cloud.sandbox().tenant_id.as_str()
     );
 }
+
+#[tokio::test]
+async fn the_sops_key_waits_for_the_callers_new_role_to_propagate() {
+    use xtask::bootstrap::sandbox::SANDBOX_KEY_VAULT;
+    let (_dir, sb) = sandbox().await;
+    // Everything up to the key first (the cluster's long-running create moves the clock on), so that the
+    // propagation below starts right before the key step.
+    let crash = ExecutorOptions {
+        fail_at: Some(FailAt {
+            step: "sops/key-vault-key".into(),
+            point: FailPoint::Before,
+        }),
+        ..opts()
+    };
+    let (first, _) = sb
+        .run(&one(), PlanOptions::default(), crash, &NoSink)
+        .await
+        .unwrap();
+    assert!(!first.succeeded());
+    let oid = sb.cloud.sandbox().object_id.clone();
+    // The caller's Key Vault Crypto Officer takes 45 s to take effect, as role assignments do in Azure.
+    sb.key_vault.revoke(SANDBOX_KEY_VAULT, &oid);
+    sb.key_vault
+        .grant_after(SANDBOX_KEY_VAULT, &oid, Duration::from_secs(45));
+    let (report, _) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(report.succeeded(), "{:#?}", report.failures());
+    assert_eq!(sb.key_vault.versions(SANDBOX_KEY_VAULT, "sops").len(), 1);
+}
+
+#[tokio::test]
+async fn a_role_that_never_propagates_stops_the_key_step_after_a_bounded_wait() {
+    use xtask::bootstrap::sandbox::SANDBOX_KEY_VAULT;
+    use xtask::bootstrap::steps::RBAC_PROPAGATION_WAITS;
+    let (_dir, sb) = sandbox().await;
+    sb.key_vault
+        .revoke(SANDBOX_KEY_VAULT, &sb.cloud.sandbox().object_id);
+    let (report, summary) = sb
+        .run(&one(), PlanOptions::default(), opts(), &NoSink)
+        .await
+        .unwrap();
+    assert!(!report.succeeded());
+    assert_eq!(summary.failed.len(), 1, "{summary:#?}");
+    assert_eq!(summary.failed[0].step, "sops/key-vault-key");
+    let failure = format!("{:?}", report.failures());
+    assert!(failure.contains("has not taken effect"), "{failure}");
+    // Every wait of the bounded schedule was slept on the clock, in order.
+    let sleeps = sb.cloud.manual_clock().unwrap().sleeps();
+    let mut expected = RBAC_PROPAGATION_WAITS.iter().peekable();
+    for s in &sleeps {
+        if expected.peek() == Some(&s) {
+            expected.next();
+        }
+    }
+    assert!(expected.peek().is_none(), "{sleeps:?}");
+}

@@ -10,6 +10,18 @@ use azflux_core::arm::ArmClient;
 use keyvault_sops::{CreateKeyOptions, KeyVaultClient};
 use std::sync::Arc;
 
+/// How long [`SopsKeyStep`] waits, between attempts, for the caller's new role assignment to propagate
+/// (5 minutes in all; Azure documents "up to 10 minutes", most take one or two).
+pub const RBAC_PROPAGATION_WAITS: [std::time::Duration; 7] = [
+    std::time::Duration::from_secs(10),
+    std::time::Duration::from_secs(20),
+    std::time::Duration::from_secs(30),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(60),
+    std::time::Duration::from_secs(60),
+];
+
 /// Ensures the Key Vault key SOPS encrypts with; publishes its id (with version) as
 /// [`keys::SOPS_KEY_ID`] (scope `""`).
 pub struct SopsKeyStep {
@@ -80,11 +92,29 @@ impl Step for SopsKeyStep {
         }
     }
     async fn ensure(&self, ctx: &StepContext) -> StepResult<Outcome> {
-        let ensured = self
-            .client
-            .ensure_key(&self.vault_url, &self.key, &CreateKeyOptions::default())
-            .await
-            .map_err(|e| self.error(&e))?;
+        // A role assigned to the caller moments ago answers 403 until it has propagated (minutes in
+        // Azure): with the caller's role in place, wait for it, boundedly, instead of failing the run.
+        let propagating = ctx.outputs.get("", keys::CALLER_KEY_ROLE) == Some(true);
+        let mut waits = RBAC_PROPAGATION_WAITS.iter();
+        let ensured = loop {
+            match self
+                .client
+                .ensure_key(&self.vault_url, &self.key, &CreateKeyOptions::default())
+                .await
+            {
+                Ok(ensured) => break ensured,
+                Err(e @ keyvault_sops::KeyVaultError::Forbidden { .. }) if propagating => {
+                    let Some(wait) = waits.next() else {
+                        return Err(self.error(&e).todo(
+                            "the caller's Key Vault Crypto Officer assignment has not taken effect after 5 minutes: check it (`az role assignment list --scope <vault id> --assignee <you>`), then run again",
+                        ));
+                    };
+                    tracing::info!(vault = %self.vault_url, ?wait, "waiting for the caller's Key Vault role assignment to propagate");
+                    ctx.clock.sleep(*wait).await;
+                }
+                Err(e) => return Err(self.error(&e)),
+            }
+        };
         let kid = ensured.bundle.key.kid.clone();
         ctx.outputs.put("", keys::SOPS_KEY_ID, kid.clone());
         Ok(if ensured.created {

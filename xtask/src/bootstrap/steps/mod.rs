@@ -18,7 +18,7 @@ pub use azure::ResourceGroupStep;
 pub use cluster::{
     ApplyObjects, FluxGitSecret, GitSecretSource, KustomizationHealth, ObjectsFn, apply_all,
 };
-pub use extras::{AcrChartStep, FluxRoleStep, SopsKeyStep};
+pub use extras::{AcrChartStep, FluxRoleStep, RBAC_PROPAGATION_WAITS, SopsKeyStep};
 pub use flux::{FLUX_MANIFESTS, FluxManifestsStep};
 pub use repo::{CommitFiles, FilesFn, RepositoryStep};
 pub use resources::{CallerKeyAccessStep, EventHubStep, KeyVaultStep, RegistryStep};

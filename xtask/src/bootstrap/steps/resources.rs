@@ -9,7 +9,7 @@
 
 use super::azure_error;
 use crate::bootstrap::step::{
-    Outcome, PlanState, Planned, Step, StepContext, StepError, StepResult,
+    Outcome, PlanState, Planned, Step, StepContext, StepError, StepResult, keys,
 };
 use aks_cluster::{Role, RoleAssignmentSpec, RoleAssignments};
 use azflux_core::TokenCredential;
@@ -275,7 +275,7 @@ impl Step for CallerKeyAccessStep {
             Planned::new(PlanState::WouldCreate, "would assign")
         })
     }
-    async fn ensure(&self, _ctx: &StepContext) -> StepResult<Outcome> {
+    async fn ensure(&self, ctx: &StepContext) -> StepResult<Outcome> {
         if !self.rbac_vault().await? {
             return Ok(Outcome::unchanged(
                 "the vault uses access policies: nothing to assign",
@@ -283,14 +283,21 @@ impl Step for CallerKeyAccessStep {
         }
         let spec = self.assignment().await?;
         if self.assigned(&spec).await? {
+            ctx.outputs.put("", keys::CALLER_KEY_ROLE, true);
             return Ok(Outcome::unchanged("assigned"));
         }
         match self.roles.ensure_role_assignment(&spec).await {
-            Ok(a) if a.existed_under_other_name => Ok(Outcome::unchanged(format!(
-                "already assigned as {}",
-                a.name
-            ))),
-            Ok(a) => Ok(Outcome::created(format!("assignment {}", a.name))),
+            Ok(a) if a.existed_under_other_name => {
+                ctx.outputs.put("", keys::CALLER_KEY_ROLE, true);
+                Ok(Outcome::unchanged(format!(
+                    "already assigned as {}",
+                    a.name
+                )))
+            }
+            Ok(a) => {
+                ctx.outputs.put("", keys::CALLER_KEY_ROLE, true);
+                Ok(Outcome::created(format!("assignment {}", a.name)))
+            }
             Err(e) if is_forbidden(&e) => Ok(Outcome::unchanged(
                 "not assigned: the caller may not assign roles on the vault (if creating the SOPS key is refused, ask an Owner for Key Vault Crypto Officer)",
             )),
