@@ -195,9 +195,12 @@ pub struct TokenClaims {
     /// `oid`: the principal's object id (user or service principal).
     #[serde(default)]
     pub oid: Option<String>,
-    /// `appid` (v1) or `azp` (v2): the client application.
-    #[serde(default, alias = "azp")]
+    /// `appid` (v1 tokens): the client application.
+    #[serde(default)]
     pub appid: Option<String>,
+    /// `azp` (v2 tokens): the client application.
+    #[serde(default)]
+    pub azp: Option<String>,
     /// `idtyp`: `app` or `user`, when the token says.
     #[serde(default)]
     pub idtyp: Option<String>,
@@ -220,6 +223,11 @@ impl TokenClaims {
             .decode(payload.trim_end_matches('='))
             .ok()?;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The client application: `appid` (v1 tokens) or `azp` (v2).
+    pub fn client_id(&self) -> Option<&str> {
+        self.appid.as_deref().or(self.azp.as_deref())
     }
 
     /// The ARM `principalType` of the principal: `User` for user tokens, `ServicePrincipal` otherwise
@@ -269,7 +277,13 @@ mod claims_tests {
         let c = TokenClaims::unverified(&t).unwrap();
         assert_eq!(c.tid.as_deref(), Some("t1"));
         assert_eq!(c.oid.as_deref(), Some("o1"));
-        assert_eq!(c.appid.as_deref(), Some("a1"));
+        assert_eq!(c.client_id(), Some("a1"));
+        // A token carrying both spellings still parses.
+        let both = jwt(&serde_json::json!({"tid": "t1", "appid": "a1", "azp": "a1"}));
+        assert_eq!(
+            TokenClaims::unverified(&both).unwrap().client_id(),
+            Some("a1")
+        );
         assert_eq!(c.principal_type(), "ServicePrincipal");
         let user = jwt(&serde_json::json!({"tid": "t1", "oid": "u1", "scp": "user_impersonation"}));
         assert_eq!(
