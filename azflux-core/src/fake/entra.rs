@@ -240,18 +240,23 @@ impl FakeEntraId {
     }
 
     /// Verifies a token this fake issued, for `audience` (compared without a trailing slash).
+    /// Tokens for another identifier of the same resource pass (see [`SAME_RESOURCE`]).
     pub fn verify(&self, token: &str, audience: &str) -> Result<Claims, AuthFailure> {
-        jwt::verify(
+        let claims = jwt::verify(
             token,
             &self.key[..],
             self.clock.now().unix_timestamp(),
-            Some(audience),
+            None,
         )
         .map_err(|e| match e {
             TokenError::Expired => AuthFailure::Expired,
-            TokenError::WrongAudience(a) => AuthFailure::WrongAudience(a),
             _ => AuthFailure::Invalid,
-        })
+        })?;
+        if same_resource(audience, &claims.aud) {
+            Ok(claims)
+        } else {
+            Err(AuthFailure::WrongAudience(claims.aud))
+        }
     }
 
     /// Verifies the `Authorization: Bearer` header of a request.
@@ -287,7 +292,11 @@ impl FakeEntraId {
         let client_id = field("client_id");
         let scope = field("scope");
         let app = self.state().apps.get(&client_id).cloned();
-        let Some(app) = app.filter(|a| a.tenant == tenant || tenant == "organizations") else {
+        let Some(app) = app.filter(|a| {
+            a.tenant.eq_ignore_ascii_case(&tenant)
+                || tenant == "organizations"
+                || format!("{}.onmicrosoft.com", a.tenant) == tenant.to_ascii_lowercase()
+        }) else {
             let known_tenant = self.state().apps.values().any(|a| a.tenant == tenant);
             if !known_tenant {
                 return aad_error(
@@ -442,7 +451,23 @@ impl FakeEntraId {
         }))
     }
 
-    /// Handles `GET /{tenant}/v2.0/.well-known/openid-configuration` (MSAL-based clients read it).
+    /// Whether `tenant` (a tenant id, or the verified domain `<id>.onmicrosoft.com` this fake gives each
+    /// tenant) is one this fake knows, or one of the multi-tenant aliases.
+    fn tenant_known(&self, tenant: &str) -> bool {
+        let tenant = tenant.to_ascii_lowercase();
+        matches!(tenant.as_str(), "common" | "organizations" | "consumers")
+            || self.state().apps.values().any(|a| {
+                a.tenant.eq_ignore_ascii_case(&tenant)
+                    || format!("{}.onmicrosoft.com", a.tenant) == tenant
+            })
+    }
+
+    /// Handles `GET /{tenant}/v2.0/.well-known/openid-configuration` (MSAL-based clients — the az CLI,
+    /// azure-identity — read it before the first token request). The shape is the real document's
+    /// (`login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration`): endpoints under the
+    /// host the client asked (so a client reaching the fake through the proxy or the front door stays
+    /// there), `issuer` on the same host (MSAL compares it with the authority), and an unknown tenant gets
+    /// `400 invalid_tenant` / AADSTS90002 as from Entra ID.
     pub(crate) fn openid_configuration(
         &self,
         request: &FakeRequest<'_>,
@@ -455,17 +480,129 @@ impl FakeEntraId {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let base = format!("{}/{tenant}", authority.trim_end_matches('/'));
+        if !self.tenant_known(&tenant) {
+            return aad_error(
+                400,
+                "invalid_tenant",
+                90002,
+                &format!(
+                    "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+                ),
+            );
+        }
+        let authority = authority.trim_end_matches('/');
+        let base = format!("{authority}/{tenant}");
+        // Multi-tenant documents carry the `{tenantid}` template, as Entra ID's do.
+        let issuer_tenant = if matches!(
+            tenant.to_ascii_lowercase().as_str(),
+            "common" | "organizations" | "consumers"
+        ) {
+            "{tenantid}".to_owned()
+        } else {
+            tenant.clone()
+        };
         ResponseTemplate::new(200).set_body_json(json!({
             "token_endpoint": format!("{base}/oauth2/v2.0/token"),
-            "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
-            "issuer": format!("https://login.microsoftonline.com/{tenant}/v2.0"),
-            "jwks_uri": format!("{base}/discovery/v2.0/keys"),
             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "jwks_uri": format!("{base}/discovery/v2.0/keys"),
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "issuer": format!("{authority}/{issuer_tenant}/v2.0"),
+            "request_uri_parameter_supported": false,
+            "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+            "authorization_endpoint": format!("{base}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{base}/oauth2/v2.0/devicecode"),
+            "http_logout_supported": true,
+            "frontchannel_logout_supported": true,
+            "end_session_endpoint": format!("{base}/oauth2/v2.0/logout"),
+            "claims_supported": ["sub", "iss", "cloud_instance_name", "cloud_instance_host_name", "cloud_graph_host_name", "msgraph_host", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+            "kerberos_endpoint": format!("{base}/kerberos"),
             "tenant_region_scope": "EU",
+            "cloud_instance_name": "microsoftonline.com",
+            "cloud_graph_host_name": "graph.windows.net",
+            "msgraph_host": "graph.microsoft.com",
+            "rbac_url": "https://pas.windows.net",
         }))
     }
+
+    /// Handles `GET /common/discovery/instance?api-version=1.1&authorization_endpoint=<url>` (MSAL's
+    /// instance discovery, done before trusting an authority it does not know by name): the tenant
+    /// discovery endpoint for the tenant of `authorization_endpoint`, on the host the client asked, and the
+    /// host's aliases. A missing or foreign `authorization_endpoint` gets AADSTS50049, as from Entra ID.
+    pub(crate) fn instance_discovery(&self, request: &FakeRequest<'_>) -> ResponseTemplate {
+        let origin = request.origin();
+        let host = request.host();
+        let endpoint = request.query("authorization_endpoint");
+        let parsed = endpoint.as_deref().and_then(|e| url::Url::parse(e).ok());
+        let Some(parsed) = parsed.filter(|u| {
+            u.scheme() == "https" && u.host_str().is_some_and(|h| h.eq_ignore_ascii_case(&host))
+        }) else {
+            return aad_error(
+                400,
+                "invalid_instance",
+                50049,
+                "Unknown or invalid instance.",
+            );
+        };
+        let tenant = parsed
+            .path_segments()
+            .and_then(|mut s| s.next().map(str::to_owned))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "common".into());
+        let mut aliases = vec![host.clone()];
+        for alias in [
+            "login.microsoftonline.com",
+            "login.windows.net",
+            "login.microsoft.com",
+            "sts.windows.net",
+        ] {
+            if host == "login.microsoftonline.com" && alias != host {
+                aliases.push(alias.to_owned());
+            }
+        }
+        ResponseTemplate::new(200).set_body_json(json!({
+            "tenant_discovery_endpoint": format!("{origin}/{tenant}/v2.0/.well-known/openid-configuration"),
+            "api-version": "1.1",
+            "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": aliases}],
+        }))
+    }
+}
+
+/// Resource identifiers that name the same resource: a token for one is accepted where the other is
+/// expected, as the services do (ARM lists `https://management.core.windows.net/` and
+/// `https://management.azure.com/` as its allowed audiences; the az CLI asks for the former, with the
+/// double slash, `https://management.core.windows.net//.default`).
+const SAME_RESOURCE: &[&[&str]] = &[
+    &[
+        "https://management.azure.com",
+        "https://management.core.windows.net",
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+    ],
+    &[
+        "https://management.chinacloudapi.cn",
+        "https://management.core.chinacloudapi.cn",
+    ],
+    &[
+        "https://management.usgovcloudapi.net",
+        "https://management.core.usgovcloudapi.net",
+    ],
+    &[
+        "https://vault.azure.net",
+        "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
+    ],
+];
+
+/// Whether a token for `got` is good where `want` is expected.
+fn same_resource(want: &str, got: &str) -> bool {
+    let (want, got) = (want.trim_end_matches('/'), got.trim_end_matches('/'));
+    want.eq_ignore_ascii_case(got)
+        || SAME_RESOURCE.iter().any(|group| {
+            group.iter().any(|r| r.eq_ignore_ascii_case(want))
+                && group.iter().any(|r| r.eq_ignore_ascii_case(got))
+        })
 }
 
 /// `<resource>/.default` → the token audience; anything else is an invalid scope.
@@ -506,6 +643,31 @@ fn aad_error(status: u16, error: &str, code: u32, description: &str) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_management_audiences_name_one_resource() {
+        assert!(same_resource(
+            "https://management.azure.com",
+            "https://management.core.windows.net/"
+        ));
+        assert!(same_resource(
+            "https://management.azure.com/",
+            "https://management.azure.com"
+        ));
+        assert!(!same_resource(
+            "https://management.azure.com",
+            "https://vault.azure.net"
+        ));
+        assert!(!same_resource(
+            "https://vault.azure.net",
+            "https://management.core.windows.net"
+        ));
+        // The az CLI's scope, with its double slash.
+        assert_eq!(
+            audience_of("https://management.core.windows.net//.default").as_deref(),
+            Some("https://management.core.windows.net")
+        );
+    }
 
     #[test]
     fn scopes_map_to_audiences() {

@@ -7,11 +7,14 @@
 //! [`FakeCloud::mount`], which counts requests per route and applies injected faults first.
 
 pub mod arm;
+pub mod ca;
 pub mod client_credential;
 pub mod entra;
 pub mod faults;
 pub mod front;
 pub mod jwt;
+pub mod limits;
+pub mod proxy;
 pub mod request;
 pub mod resource_groups;
 pub mod router;
@@ -129,6 +132,9 @@ impl FakeCloud {
         };
         let cloud = Cloud::public();
         let router = Arc::new(Router::default());
+        // The fakes answer the sovereign clouds' host names too (through the proxy, or a client's transport).
+        router.alias_cloud(&Cloud::china(), &cloud);
+        router.alias_cloud(&Cloud::us_government(), &cloud);
         let faults = Arc::new(FaultInjector::default());
         let entra = FakeEntraId::new(clock.clone(), options.token_lifetime);
         let sandbox = SandboxIdentity {
@@ -176,6 +182,7 @@ impl FakeCloud {
         for host in [
             "login.microsoftonline.com",
             "login.windows.net",
+            "login.microsoft.com",
             "sts.windows.net",
         ] {
             self.inner
@@ -216,20 +223,19 @@ impl FakeCloud {
             "GET",
             r"^/[^/]+/v2\.0/\.well-known/openid-configuration$",
             move |r| {
-                let authority = format!("https://{}", r.host());
+                let authority = r.origin();
                 entra.openid_configuration(r, &authority)
             },
         )
         .await;
-        self.mount(&server, "entra.instance-discovery", "GET", r"^/common/discovery/instance$", |r| {
-            let origin = r.origin();
-            let host = origin.split("://").nth(1).unwrap_or_default().to_owned();
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "tenant_discovery_endpoint": format!("{origin}/common/v2.0/.well-known/openid-configuration"),
-                "api-version": "1.1",
-                "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
-            }))
-        })
+        let entra = self.inner.entra.clone();
+        self.mount(
+            &server,
+            "entra.instance-discovery",
+            "GET",
+            r"^/common/discovery/instance$",
+            move |r| entra.instance_discovery(r),
+        )
         .await;
     }
 
@@ -397,6 +403,41 @@ impl FakeCloud {
         };
         let ca = tls.as_ref().map(|t| t.ca_pem.clone());
         let (addr, task) = front::bind(port, self.router(), self.inner.faults.clone(), tls).await?;
+        Ok((addr, ca, task))
+    }
+
+    /// Serves the whole cloud as an HTTP proxy on `127.0.0.1:port` (0 = any): `CONNECT` to any host a fake
+    /// serves, TLS terminated with certificates of the returned CA — see [`proxy`].
+    pub async fn serve_proxy(
+        &self,
+        port: u16,
+    ) -> std::io::Result<(
+        std::net::SocketAddr,
+        Arc<ca::FakeCa>,
+        tokio::task::JoinHandle<()>,
+    )> {
+        self.serve_proxy_with(port, limits::Limits::default()).await
+    }
+
+    /// [`FakeCloud::serve_proxy`] with explicit request [`limits::Limits`].
+    pub async fn serve_proxy_with(
+        &self,
+        port: u16,
+        limits: limits::Limits,
+    ) -> std::io::Result<(
+        std::net::SocketAddr,
+        Arc<ca::FakeCa>,
+        tokio::task::JoinHandle<()>,
+    )> {
+        let ca = Arc::new(ca::FakeCa::generate().map_err(std::io::Error::other)?);
+        let (addr, task) = proxy::bind(
+            port,
+            self.router(),
+            self.inner.faults.clone(),
+            ca.clone(),
+            limits,
+        )
+        .await?;
         Ok((addr, ca, task))
     }
 

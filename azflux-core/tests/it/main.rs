@@ -4,4 +4,5 @@
 
 mod credentials;
 mod lro;
+mod proxy;
 mod redaction;
