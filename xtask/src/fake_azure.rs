@@ -1,6 +1,10 @@
-//! `cargo xtask fake-azure [--port N] [--https] [--json]`: serves the whole fake cloud until interrupted.
-//! With `--json` the first stdout line is one JSON object with the endpoints and the sandbox tenant id,
-//! client id and client secret, so any tool can use it.
+//! `cargo xtask fake-azure [--port N] [--https | --proxy] [--json]`: serves the whole fake cloud until
+//! interrupted. With `--json` the first stdout line is one JSON object with the endpoints and the sandbox
+//! tenant id, client id and client secret, so any tool can use it.
+//!
+//! With `--proxy` the cloud is served as an HTTP proxy ([`azflux_core::fake::proxy`]): the JSON line names
+//! `proxy` (its URL), `ca_file`, the sandbox `principal`, and `env`, the environment under which the az CLI,
+//! the Python SDKs, curl and git reach the fakes under the real Azure host names.
 
 use azflux_core::clock::system_clock;
 use azflux_core::fake::{FakeCloud, FakeCloudOptions};
@@ -19,8 +23,8 @@ pub struct ServedCloud {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the fake cloud on the system clock and its front door on `port` (0 = any).
-pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::Result<ServedCloud> {
+/// Starts the fake cloud on the system clock with every crate's fake mounted.
+pub async fn mounted_cloud() -> FakeCloud {
     let cloud = FakeCloud::start_with(FakeCloudOptions {
         clock: Some(system_clock()),
         ..Default::default()
@@ -28,19 +32,30 @@ pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::R
     .await;
     // Every crate's fake mounts here as the crates land (ARM resources, Key Vault, ACR, DevOps, Event Hubs).
     let _arm = cloud.arm_server().await;
+    azflux_core::fake::resource_groups::FakeResourceGroups::mount(&cloud).await;
     eventhub_auth::fake::FakeEventHubs::mount(&cloud).await;
     let _devops = devops_git::fake::FakeDevOps::mount_open(&cloud).await;
     aks_cluster::FakeAks::mount(&cloud).await;
     let _acr = acr_oci::FakeAcr::mount(&cloud).await;
     keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
     mount_flux_releases(&cloud).await;
+    cloud
+}
+
+fn ca_dir_or_default(ca_dir: Option<PathBuf>) -> PathBuf {
+    ca_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("azflux-fake-azure-{}", std::process::id()))
+    })
+}
+
+/// Starts the fake cloud on the system clock and its front door on `port` (0 = any).
+pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::Result<ServedCloud> {
+    let cloud = mounted_cloud().await;
     let (addr, ca_pem, task) = cloud.serve_front(port, https).await?;
     let scheme = if https { "https" } else { "http" };
     let ca_file = match (&ca_pem, ca_dir) {
         (Some(pem), dir) => {
-            let dir = dir.unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("azflux-fake-azure-{}", std::process::id()))
-            });
+            let dir = ca_dir_or_default(dir);
             std::fs::create_dir_all(&dir)?;
             let path = dir.join("ca.pem");
             std::fs::write(&path, pem)?;
@@ -71,6 +86,62 @@ pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::R
         cloud,
         description,
         task,
+    })
+}
+
+/// Starts the fake cloud on the system clock served as an HTTPS proxy on `127.0.0.1:port` (0 = any); the
+/// CA certificate is written to `<ca_dir>/ca.pem` (default: a per-process temporary directory).
+pub async fn start_proxy(port: u16, ca_dir: Option<PathBuf>) -> anyhow::Result<ServedCloud> {
+    let cloud = mounted_cloud().await;
+    let (addr, ca, task) = cloud.serve_proxy(port).await?;
+    let dir = ca_dir_or_default(ca_dir);
+    std::fs::create_dir_all(&dir)?;
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.ca_pem())?;
+    let ca_file = ca_file.display().to_string();
+    let proxy = format!("http://127.0.0.1:{}", addr.port());
+    let sandbox = cloud.sandbox();
+    let description = json!({
+        "proxy": proxy,
+        "port": addr.port(),
+        "ca_file": ca_file,
+        "principal": {
+            "tenant_id": sandbox.tenant_id,
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret.expose_secret(),
+            "object_id": sandbox.object_id,
+        },
+        "tenant_id": sandbox.tenant_id,
+        "subscription_id": sandbox.subscription_id,
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret.expose_secret(),
+        "authority_host": "https://login.microsoftonline.com/",
+        "resource_manager": "https://management.azure.com/",
+        "env": proxy_env(&proxy, &ca_file),
+        "hosts": cloud.router().hosts(),
+        "note": "Export every entry of `env`: HTTP clients (az, the Python SDKs, curl, reqwest) then reach the fakes under the real Azure host names, TLS verified against `ca_file`. git: `git -c http.proxy=<proxy> -c http.sslCAInfo=<ca_file> …`.",
+    });
+    Ok(ServedCloud {
+        cloud,
+        description,
+        task,
+    })
+}
+
+/// The environment that sends clients through the proxy at `proxy`, trusting the CA in `ca_file`. TLS
+/// verification stays on (`AZURE_CLI_DISABLE_CONNECTION_VERIFICATION` is deliberately not set).
+/// `AZURE_CORE_INSTANCE_DISCOVERY=false` turns off the az CLI's MSAL instance discovery (the fake answers
+/// it too, so it is not required for the public cloud's authority).
+pub fn proxy_env(proxy: &str, ca_file: &str) -> serde_json::Value {
+    json!({
+        "HTTPS_PROXY": proxy,
+        "HTTP_PROXY": proxy,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "REQUESTS_CA_BUNDLE": ca_file,
+        "SSL_CERT_FILE": ca_file,
+        "CURL_CA_BUNDLE": ca_file,
+        "GIT_SSL_CAINFO": ca_file,
+        "AZURE_CORE_INSTANCE_DISCOVERY": "false",
     })
 }
 

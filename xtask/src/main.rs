@@ -26,8 +26,12 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
         /// Serve HTTPS with a generated certificate (its CA is printed and written to a file).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "proxy")]
         https: bool,
+        /// Serve as an HTTP proxy: CONNECT to any Azure host name, TLS from a generated CA (see the `env`
+        /// of the JSON line).
+        #[arg(long)]
+        proxy: bool,
         /// Print one JSON line with the endpoints and the sandbox credentials first.
         #[arg(long)]
         json: bool,
@@ -65,7 +69,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Conformance { fixtures, only } => conformance(&fixtures, only.as_deref()),
-        Command::FakeAzure { port, https, json } => run_async(fake_azure(port, https, json)),
+        Command::FakeAzure {
+            port,
+            https,
+            proxy,
+            json,
+        } => run_async(fake_azure(port, https, proxy, json)),
         Command::Bootstrap(args) => bootstrap(args),
         Command::Bench { what } => bench(what),
         Command::Flux { args } => xtask::flux_cli::main(args),
@@ -127,10 +136,27 @@ fn run_async(future: impl std::future::Future<Output = anyhow::Result<()>>) -> E
     }
 }
 
-async fn fake_azure(port: u16, https: bool, json: bool) -> anyhow::Result<()> {
-    let served = xtask::fake_azure::start(port, https, None).await?;
+async fn fake_azure(port: u16, https: bool, proxy: bool, json: bool) -> anyhow::Result<()> {
+    let served = if proxy {
+        xtask::fake_azure::start_proxy(port, None).await?
+    } else {
+        xtask::fake_azure::start(port, https, None).await?
+    };
     if json {
         println!("{}", served.description);
+    } else if proxy {
+        println!(
+            "fake Azure cloud proxy on {} (tenant {}, client {}); CA certificate: {}; Ctrl-C to stop",
+            served.description["proxy"].as_str().unwrap_or_default(),
+            served.description["tenant_id"].as_str().unwrap_or_default(),
+            served.description["client_id"].as_str().unwrap_or_default(),
+            served.description["ca_file"].as_str().unwrap_or_default(),
+        );
+        if let Some(env) = served.description["env"].as_object() {
+            for (k, v) in env {
+                println!("export {k}={}", v.as_str().unwrap_or_default());
+            }
+        }
     } else {
         println!(
             "fake Azure cloud serving on {} (tenant {}, client {}); Ctrl-C to stop",

@@ -183,3 +183,86 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn proxy_json_names_the_proxy_the_ca_the_principal_and_the_env() {
+    let served = serve(&["--proxy"]);
+    let d = &served.description;
+    let proxy = d["proxy"].as_str().expect("proxy URL").to_owned();
+    assert!(proxy.starts_with("http://127.0.0.1:"), "{proxy}");
+    let ca = d["ca_file"].as_str().expect("ca_file").to_owned();
+    assert!(
+        std::fs::read_to_string(&ca)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    for key in ["tenant_id", "client_id", "client_secret"] {
+        assert!(d["principal"][key].is_string(), "principal.{key}: {d}");
+    }
+    let env = d["env"].as_object().expect("env object");
+    assert_eq!(env["HTTPS_PROXY"], proxy.as_str());
+    assert_eq!(env["HTTP_PROXY"], proxy.as_str());
+    assert_eq!(env["NO_PROXY"], "127.0.0.1,localhost");
+    for key in [
+        "REQUESTS_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+    ] {
+        assert_eq!(env[key], ca.as_str(), "{key}");
+    }
+    assert_eq!(env["AZURE_CORE_INSTANCE_DISCOVERY"], "false");
+    assert!(
+        !env.contains_key("AZURE_CLI_DISABLE_CONNECTION_VERIFICATION"),
+        "TLS is verified"
+    );
+
+    // curl under exactly that environment reaches Entra ID and ARM under their real names.
+    let tenant = d["principal"]["tenant_id"].as_str().unwrap();
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "20"])
+        .args(token_form(d))
+        .arg(format!(
+            "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+        ));
+    for (k, v) in env {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let out = cmd.output().expect("curl is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let access = token["access_token"].as_str().expect("a token").to_owned();
+    let sub = d["subscription_id"].as_str().unwrap();
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "20", "-o", "/dev/null", "-w", "%{http_code}"])
+        .args(["-X", "PUT", "-H", "content-type: application/json"])
+        .args(["-H", &format!("authorization: Bearer {access}")])
+        .args(["-d", r#"{"location":"westeurope"}"#])
+        .arg(format!(
+            "https://management.azure.com/subscriptions/{sub}/resourceGroups/proxy-rg?api-version=2021-04-01"
+        ));
+    for (k, v) in env {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let out = cmd.output().unwrap();
+    let code = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(code == "201" || code == "200", "PUT resource group: {code}");
+
+    // A host no fake serves: the proxy answers 502 and curl fails (nothing reaches the network).
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "20", "https://example.com/"]);
+    for (k, v) in env {
+        cmd.env(k, v.as_str().unwrap());
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("502"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
