@@ -396,36 +396,103 @@ pub fn extra_files(
         if let Some(registry) = &config.helm.registry {
             let host = format!("{registry}.{}", cloud.container_registry_suffix);
             let interval = flux_objects::Duration::from_mins(10);
-            let repository = acr_oci::flux::helm_repository(
-                cloud,
-                "acr-charts",
-                FLUX_NAMESPACE,
-                &format!("oci://{host}/helm"),
-                &acr_oci::flux::RepositoryAuth::Azure,
-                interval,
-            )
-            .map_err(|e| fix("helm.registry", &e))?;
-            let mut docs: Vec<Box<dyn flux_objects::Manifest>> = vec![Box::new(repository)];
-            for r in &config.helm.releases {
+            let mut docs: Vec<Box<dyn flux_objects::Manifest>> = Vec::new();
+            let mut releases: Vec<Box<dyn flux_objects::Manifest>> = Vec::new();
+            let mut names: Vec<String> = Vec::new();
+            for (repo, release) in
+                helm_sources(config, &host).map_err(|e| fix("helm.releases", &e))?
+            {
+                let repository = acr_oci::flux::helm_repository(
+                    cloud,
+                    &repo.name,
+                    FLUX_NAMESPACE,
+                    &repo.url,
+                    &acr_oci::flux::RepositoryAuth::Azure,
+                    interval,
+                )
+                .map_err(|e| fix("helm.registry", &e))?;
+                if !names.contains(&repo.name) {
+                    names.push(repo.name.clone());
+                    docs.push(Box::new(repository));
+                }
+                let Some(r) = release else { continue };
                 acr_oci::VersionConstraint::parse(&r.version)
                     .map_err(|e| fix("helm.releases.version", &e))?;
-                let chart = r.chart.rsplit('/').next().unwrap_or(&r.chart);
                 let release = flux_objects::HelmRelease::builder(&r.name, FLUX_NAMESPACE)
-                    .chart(chart)
-                    .source("HelmRepository/acr-charts")
+                    .chart(&repo.chart)
+                    .source(&format!("HelmRepository/{}", repo.name))
                     .chart_version(&r.version)
                     .target_namespace(&r.namespace)
                     .interval(interval)
                     .build()
                     .map_err(|e| fix("helm.releases", &e))?;
-                docs.push(Box::new(release));
+                releases.push(Box::new(release));
             }
+            docs.extend(releases);
             let refs: Vec<&dyn flux_objects::Manifest> = docs.iter().map(|d| d.as_ref()).collect();
             let text = flux_objects::render_all(&refs).map_err(|e| fix("helm", &e))?;
             files.insert(format!("{dir}/apps/helm.yaml"), text.into_bytes());
         }
     }
     Ok(files)
+}
+
+/// The HelmRepository a release's chart is pulled from: `spec.url` is the registry and the chart's parent
+/// path (`chart = "charts/podinfo"` → `oci://<acr>/charts`, chart `podinfo`), as helm-controller joins
+/// `<url>/<chart>` to find the chart (source-controller `OCIChartRepository.getChartVersion`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelmSource {
+    /// The HelmRepository's name: `acr-charts` for the first parent path, `acr-charts-<n>` for the n-th.
+    pub name: String,
+    /// `oci://<registry host>[/<parent path>]`.
+    pub url: String,
+    /// The chart's name (the last path segment).
+    pub chart: String,
+}
+
+/// Every `[[helm.releases]]` entry with its [`HelmSource`] (one HelmRepository per distinct parent path, in
+/// configuration order); a registry without releases still gets `acr-charts` at its root path `helm`.
+pub fn helm_sources<'a>(
+    config: &'a BootstrapConfig,
+    host: &str,
+) -> Result<Vec<(HelmSource, Option<&'a config::ReleaseConfig>)>, acr_oci::Error> {
+    let mut urls: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for r in &config.helm.releases {
+        let chart = acr_oci::ChartRef::new(host, &r.chart)?;
+        let url = chart.repository_url();
+        let n = match urls.iter().position(|u| *u == url) {
+            Some(n) => n,
+            None => {
+                urls.push(url.clone());
+                urls.len() - 1
+            }
+        };
+        let name = if n == 0 {
+            "acr-charts".to_owned()
+        } else {
+            format!("acr-charts-{}", n + 1)
+        };
+        out.push((
+            HelmSource {
+                name,
+                url,
+                chart: chart.chart_name().to_owned(),
+            },
+            Some(r),
+        ));
+    }
+    if out.is_empty() {
+        out.push((
+            HelmSource {
+                name: "acr-charts".into(),
+                url: format!("oci://{host}/helm"),
+                chart: String::new(),
+            },
+            None,
+        ));
+    }
+    Ok(out)
 }
 
 /// The author of the commits Flux's image automation pushes.

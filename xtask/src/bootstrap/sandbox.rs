@@ -30,7 +30,10 @@ pub const SANDBOX_CLUSTER: &str = "sandbox";
 pub const SANDBOX_RESOURCE_GROUP: &str = "rg-flux-sandbox";
 /// The sandbox's ACR name (HelmRepository, AcrPull).
 pub const SANDBOX_REGISTRY: &str = "azfluxsandbox";
-/// The chart versions in the sandbox's ACR (`helm/podinfo`).
+/// The chart's repository in the sandbox's ACR (`[[helm.releases]] chart`): not under `helm/`, so a
+/// HelmRepository URL that ignored the configured path would not hold it.
+pub const SANDBOX_CHART: &str = "charts/podinfo";
+/// The chart versions in the sandbox's ACR ([`SANDBOX_CHART`]).
 pub const SANDBOX_CHART_VERSIONS: &[&str] = &["6.4.0", "6.5.1", "7.0.0"];
 
 /// Puts a Helm chart manifest (Helm v4's layout) for `repository:version` in the fake ACR.
@@ -305,7 +308,7 @@ impl Sandbox {
             cloud.cloud().container_registry_suffix
         );
         for version in SANDBOX_CHART_VERSIONS {
-            seed_chart(&acr, &registry_host, "helm/podinfo", version);
+            seed_chart(&acr, &registry_host, SANDBOX_CHART, version);
         }
         let key_vault = keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
         let event_hubs_fake = eventhub_auth::fake::FakeEventHubs::mount(&cloud).await;
@@ -444,7 +447,7 @@ impl Sandbox {
                 resource_group: SANDBOX_RESOURCE_GROUP.into(),
                 releases: vec![super::config::ReleaseConfig {
                     name: "podinfo".into(),
-                    chart: "helm/podinfo".into(),
+                    chart: SANDBOX_CHART.into(),
                     version: "6.*".into(),
                     namespace: "podinfo".into(),
                 }],

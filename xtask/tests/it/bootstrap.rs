@@ -249,7 +249,7 @@ async fn sandbox_run_writes_the_repository_applies_the_objects_and_creates_the_r
         "{helm}"
     );
     assert!(
-        helm.contains("url: oci://azfluxsandbox.azurecr.io/helm"),
+        helm.contains("url: oci://azfluxsandbox.azurecr.io/charts\n"),
         "{helm}"
     );
     assert!(
@@ -1252,7 +1252,7 @@ async fn a_release_whose_chart_is_not_in_acr_stops_before_it_is_committed() {
     assert!(
         failure
             .resource
-            .contains("azfluxsandbox.azurecr.io/helm/podinfo"),
+            .contains("azfluxsandbox.azurecr.io/charts/podinfo"),
         "{failure:?}"
     );
     assert!(failure.todo.contains("helm push"), "{failure:?}");

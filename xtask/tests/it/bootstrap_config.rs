@@ -482,3 +482,65 @@ fn vault_namespace_and_hub_names_follow_azure_rules_with_their_lines() {
     assert!(err.to_string().contains("kv--flux"), "{err}");
     assert!(err.to_string().contains("ehns-sb"), "{err}");
 }
+
+/// The HelmRepository URL is the registry plus the chart's parent path (not a hard-coded `/helm`), so
+/// helm-controller finds `<url>/<chart>` where `chart` says the chart is.
+#[test]
+fn helm_repository_url_is_the_charts_parent_path() {
+    let text = GOOD.replace(
+        "version = \"6.*\"\n",
+        "version = \"6.*\"\n[[helm.releases]]\nname = \"redis\"\nchart = \"infra/bitnami/redis\"\nversion = \"18.*\"\n[[helm.releases]]\nname = \"podinfo-b\"\nchart = \"charts/podinfo\"\nversion = \"6.*\"\n",
+    );
+    let mut c = parse("azflux.toml", &text, &with_pat()).unwrap();
+    c.sops = None;
+    let ctx = xtask::bootstrap::StepContext {
+        outputs: Default::default(),
+        clock: azflux_core::clock::system_clock(),
+    };
+    let cloud = azflux_core::Cloud::public();
+    let files = xtask::bootstrap::extra_files(&c, &cloud, &ctx).unwrap();
+    let helm = String::from_utf8(files["clusters/aks-flux/apps/helm.yaml"].clone()).unwrap();
+    let docs: Vec<serde_json::Value> = helm
+        .split("---\n")
+        .filter(|d| !d.trim().is_empty())
+        .map(|d| serde_saphyr::from_str(d).unwrap())
+        .collect();
+    let repos: Vec<(&str, &str)> = docs
+        .iter()
+        .filter(|d| d["kind"] == "HelmRepository")
+        .map(|d| {
+            (
+                d["metadata"]["name"].as_str().unwrap(),
+                d["spec"]["url"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        repos,
+        vec![
+            ("acr-charts", "oci://myregistry.azurecr.io/charts"),
+            ("acr-charts-2", "oci://myregistry.azurecr.io/infra/bitnami"),
+        ],
+        "{helm}"
+    );
+    let releases: Vec<(&str, &str, &str)> = docs
+        .iter()
+        .filter(|d| d["kind"] == "HelmRelease")
+        .map(|d| {
+            let spec = &d["spec"]["chart"]["spec"];
+            (
+                d["metadata"]["name"].as_str().unwrap(),
+                spec["chart"].as_str().unwrap(),
+                spec["sourceRef"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        releases,
+        vec![
+            ("podinfo", "podinfo", "acr-charts"),
+            ("redis", "redis", "acr-charts-2"),
+            ("podinfo-b", "podinfo", "acr-charts"),
+        ]
+    );
+}
