@@ -487,6 +487,19 @@ fn url_password(url: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
+/// Azure's resource group rule: 1-90 letters (Unicode), digits, '-', '_', '.', '(' or ')', not ending in '.'.
+/// (No spaces: `rg flux` is refused by ARM with `InvalidResourceGroupName`, so it is refused here first.)
+fn is_resource_group(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().count() <= 90
+        && !s.ends_with('.')
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+}
+
+const RESOURCE_GROUP_RULE: &str =
+    "use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'";
+
 fn is_name(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
@@ -503,17 +516,11 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
         file: file.to_owned(),
         problems,
     };
-    let raw: Raw = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(0);
-        fail(vec![Problem {
-            line,
-            key: "syntax".into(),
-            message: e.message().to_owned(),
-        }])
-    })?;
+    // Unknown keys, wrong types and syntax errors are all reported, and the rest is still validated.
+    let (raw, structural) = super::toml_read::read::<Raw>(text);
+    let Some(raw) = raw else {
+        return Err(fail(structural));
+    };
     let mut c = Checker {
         text,
         problems: Vec::new(),
@@ -547,14 +554,15 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
                 }
             }
             let rg = c.required(&a.resource_group, span.clone(), "azure.resource_group");
-            if (rg.len() > 90 || rg.ends_with('.'))
+            if !rg.is_empty()
+                && !is_resource_group(&rg)
                 && let Some(s) = &a.resource_group
             {
                 {
                     c.at(
                         s.span(),
                         "azure.resource_group",
-                        "use 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending in '.'",
+                        format!("'{rg}': {RESOURCE_GROUP_RULE}"),
                     );
                 }
             }
@@ -792,6 +800,16 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
             }
             let name = c.required(&r.name, rspan.clone(), "helm.releases.name");
             let chart = c.required(&r.chart, rspan.clone(), "helm.releases.chart");
+            // HelmRelease `spec.chart.spec.version` is a Helm (Masterminds) constraint: refuse what Helm would.
+            if let Some(v) = &r.version
+                && let Err(e) = acr_oci::VersionConstraint::parse(v.get_ref())
+            {
+                c.at(
+                    v.span(),
+                    "helm.releases.version",
+                    format!("{e} (use a version or range such as 6.0.0, >=6.0.0 or 6.x)"),
+                );
+            }
             helm.releases.push(ReleaseConfig {
                 name,
                 chart,
@@ -920,8 +938,9 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
             );
         }
         let range = c.required(&e.semver, span.clone(), "image_automation.semver");
+        // ImagePolicy `semver.range` is a Masterminds constraint, as Helm's (not Cargo's `VersionReq`).
         if !range.is_empty()
-            && semver::VersionReq::parse(&range).is_err()
+            && acr_oci::VersionConstraint::parse(&range).is_err()
             && let Some(s) = &e.semver
         {
             c.at(
@@ -946,10 +965,8 @@ pub fn parse(file: &str, text: &str, secrets: &Secrets) -> Result<BootstrapConfi
             update_path: e.update_path.as_ref().map(|p| p.get_ref().clone()),
         });
     }
-    if !c.problems.is_empty() {
-        let mut problems = c.problems;
-        problems.sort_by_key(|p| p.line);
-        return Err(fail(problems));
+    if !c.problems.is_empty() || !structural.is_empty() {
+        return Err(fail(merge(structural, c.problems)));
     }
     match (cluster, git) {
         (Some(cluster), Some(git)) => Ok(BootstrapConfig {
@@ -985,6 +1002,7 @@ pub fn parse_fleet(
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Fleet {
+        #[serde(default)]
         cluster: Vec<Spanned<FleetCluster>>,
     }
     #[derive(Deserialize)]
@@ -1000,17 +1018,10 @@ pub fn parse_fleet(
         file: file.to_owned(),
         problems,
     };
-    let fleet: Fleet = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
-            .unwrap_or(0);
-        fail(vec![Problem {
-            line,
-            key: "syntax".into(),
-            message: e.message().to_owned(),
-        }])
-    })?;
+    let (fleet, structural) = super::toml_read::read::<Fleet>(text);
+    let Some(fleet) = fleet else {
+        return Err(fail(structural));
+    };
     let mut c = Checker {
         text,
         problems: Vec::new(),
@@ -1049,6 +1060,14 @@ pub fn parse_fleet(
                 "cluster.resource_group",
                 "is required (or set [azure].resource_group)",
             );
+        } else if !is_resource_group(&resource_group)
+            && let Some(s) = &e.resource_group
+        {
+            c.at(
+                s.span(),
+                "cluster.resource_group",
+                format!("'{resource_group}': {RESOURCE_GROUP_RULE}"),
+            );
         }
         out.push(ClusterConfig {
             name,
@@ -1062,9 +1081,20 @@ pub fn parse_fleet(
     if out.is_empty() {
         c.at(0..0, "cluster", "the fleet file lists no [[cluster]]");
     }
-    if c.problems.is_empty() {
+    if c.problems.is_empty() && structural.is_empty() {
         Ok(out)
     } else {
-        Err(fail(c.problems))
+        Err(fail(merge(structural, c.problems)))
     }
+}
+
+/// The structural problems (syntax, unknown keys, wrong types) and the value problems, in file order. A
+/// key refused for its type is not also reported as missing.
+fn merge(structural: Vec<Problem>, values: Vec<Problem>) -> Vec<Problem> {
+    let refused: std::collections::BTreeSet<String> =
+        structural.iter().map(|p| p.key.clone()).collect();
+    let mut problems = structural;
+    problems.extend(values.into_iter().filter(|p| !refused.contains(&p.key)));
+    problems.sort_by_key(|p| p.line);
+    problems
 }

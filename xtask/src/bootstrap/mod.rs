@@ -25,6 +25,7 @@ pub mod step;
 pub mod steps;
 pub mod summary;
 pub mod throttle;
+pub mod toml_read;
 
 pub use config::{BootstrapConfig, ClusterConfig, GitAuth, Secrets};
 pub use executor::{Executor, ExecutorOptions, FailAt, FailPoint, RunReport, StepStatus};

@@ -135,10 +135,100 @@ fn secrets_in_the_file_are_refused_and_missing_ones_named() {
 #[test]
 fn syntax_errors_and_unknown_keys_have_lines() {
     let err = parse("azflux.toml", "[azure]\nsubscription = \n", &with_pat()).unwrap_err();
-    assert_eq!(err.problems[0].line, 2, "{err}");
+    let syntax = err.problems.iter().find(|p| p.key == "syntax");
+    assert_eq!(syntax.map(|p| p.line), Some(2), "{err}");
     let err = parse("azflux.toml", "[azure]\nregion = \"x\"\n", &with_pat()).unwrap_err();
-    assert_eq!(err.problems[0].line, 2, "{err}");
+    let region = err.problems.iter().find(|p| p.key == "azure.region");
+    assert_eq!(region.map(|p| p.line), Some(2), "{err}");
     assert!(err.to_string().contains("region"), "{err}");
+}
+
+/// An unknown key or a value of the wrong type no longer hides the rest of the file: every structural
+/// problem and every value problem is listed, each with its line.
+#[test]
+fn unknown_keys_and_wrong_types_do_not_hide_the_other_problems() {
+    let text = GOOD
+        .replace(
+            "location = \"westeurope\"\n",
+            "location = \"westeurope\"\nregion = \"x\"\n",
+        )
+        .replace(
+            "auth = \"token-auth\"",
+            "auth = \"token-auth\"\nbrnach = \"main\"",
+        )
+        .replace("name = \"aks-flux\"", "name = \"Bad_Name\"")
+        .replace("key = \"sops\"", "key = 7")
+        .replace("version = \"6.*\"", "version = \"6.*\"\nvalues = { a = 1 }");
+    let err = parse("azflux.toml", &text, &with_pat()).unwrap_err();
+    let found: Vec<(usize, &str)> = err
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.as_str()))
+        .collect();
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    assert_eq!(
+        found,
+        [
+            (line_of("region"), "azure.region"),
+            (line_of("name = \"Bad_Name\""), "cluster.name"),
+            (line_of("brnach"), "git.brnach"),
+            (line_of("values"), "helm.releases.values"),
+            (line_of("key = 7"), "sops.key"),
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("unknown field `brnach`"), "{text}");
+    assert!(
+        text.contains("invalid type: integer `7`, expected a string"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_resource_group_with_a_space_and_a_bad_helm_range_are_refused() {
+    let text = GOOD
+        .replace(
+            "resource_group = \"rg-flux\"",
+            "resource_group = \"rg flux\"",
+        )
+        .replace("version = \"6.*\"", "version = \">>6.0.0\"");
+    let err = parse("azflux.toml", &text, &with_pat()).unwrap_err();
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["azure.resource_group", "helm.releases.version"],
+        "{err}"
+    );
+    assert_eq!(err.problems[0].line, 4, "{err}");
+    assert!(err.problems[0].message.contains("'rg flux'"), "{err}");
+    assert!(err.problems[1].message.contains(">>6.0.0"), "{err}");
+    // Helm's other forms stay accepted.
+    for ok in [
+        "6.0.0",
+        ">=6.0.0 <7",
+        "~6.1",
+        "^6",
+        "6.x",
+        "6.0 - 6.4",
+        ">5 || <2",
+    ] {
+        let text = GOOD.replace("version = \"6.*\"", &format!("version = \"{ok}\""));
+        parse("azflux.toml", &text, &with_pat()).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+    // Fleet files check their resource groups too.
+    let base = parse("azflux.toml", GOOD, &with_pat()).unwrap();
+    let err = parse_fleet(
+        "fleet.toml",
+        "[[cluster]]\nname = \"a\"\nresource_group = \"rg a\"\n",
+        Some(&base),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.problems[0].line, err.problems[0].key.as_str()),
+        (3, "cluster.resource_group"),
+        "{err}"
+    );
 }
 
 #[test]
