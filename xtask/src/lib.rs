@@ -7,4 +7,5 @@ pub mod credentials;
 pub mod eventhub_cli;
 pub mod fake_azure;
 pub mod flux_cli;
+pub mod human;
 pub mod sops_cli;

@@ -97,7 +97,7 @@ pub fn sops_age_tool() -> Result<(String, PathBuf), String> {
         .map_err(|e| format!("`{node}` not runnable: {e}"))?;
     let dir = match std::env::var("AZFLUX_SOPS_AGE_DIR") {
         Ok(d) => PathBuf::from(d),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/sops-age"),
+        Err(_) => crate::human::target_dir().join("tmp/sops-age"),
     };
     if !dir.join("node_modules/sops-age/package.json").is_file() {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

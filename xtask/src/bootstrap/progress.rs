@@ -15,7 +15,6 @@ use super::step::{Change, PlanState};
 use serde::Serialize;
 use std::io::Write;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 /// One thing that happened during a run.
 #[derive(Debug, Clone, Serialize)]
@@ -197,7 +196,7 @@ impl Text {
 }
 
 fn ms(d: u64) -> String {
-    format!("{:.2?}", Duration::from_millis(d))
+    crate::human::millis(d)
 }
 
 impl EventSink for Text {

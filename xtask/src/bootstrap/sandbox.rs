@@ -20,7 +20,7 @@ use azflux_core::fake::resource_groups::FakeResourceGroups;
 use azflux_core::fake::{FakeCloud, FakeCloudOptions};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -138,10 +138,7 @@ impl SandboxOptions {
 
 /// A new directory under the workspace's `target/` (or the temp dir).
 pub fn default_workdir() -> anyhow::Result<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let base = target.join("azflux-sandbox");
+    let base = crate::human::target_dir().join("azflux-sandbox");
     std::fs::create_dir_all(&base)
         .with_context(|| format!("could not create {}", base.display()))?;
     let dir = tempfile::Builder::new()

@@ -156,8 +156,8 @@ impl Summary {
             "bootstrap stopped"
         };
         t.push_str(&format!(
-            "\n{status} in {:.2?}{}\n",
-            std::time::Duration::from_millis(self.wall_ms),
+            "\n{status} in {}{}\n",
+            crate::human::millis(self.wall_ms),
             if self.sandbox {
                 " (sandbox: embedded fake cloud)"
             } else {

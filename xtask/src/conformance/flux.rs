@@ -1003,5 +1003,5 @@ fn validate_corpus(schemas: &Schemas, report: &mut SuiteReport) {
 
 /// The fixtures path used by tests (`../shared/fixtures` next to the repo).
 pub fn default_fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+    crate::human::normalize(&crate::human::workspace_root().join("../shared/fixtures"))
 }

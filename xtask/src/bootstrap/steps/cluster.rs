@@ -516,7 +516,10 @@ impl Step for KustomizationHealth {
             if ctx.clock.now() >= deadline {
                 return Err(StepError::new(
                     self.resource(),
-                    format!("not Ready at {want} after {:?}: {last}", self.timeout),
+                    format!(
+                        "not Ready at {want} after {}: {last}",
+                        crate::human::duration(self.timeout)
+                    ),
                     "check the controllers (`kubectl -n flux-system get gitrepositories,kustomizations`, `flux logs`); when they are fixed, run `cargo xtask bootstrap` again",
                 ));
             }
