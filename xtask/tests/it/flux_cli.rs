@@ -226,7 +226,7 @@ fn conformance_suite_passes_on_the_shared_fixtures() {
         // The fixtures live outside the repository; CI always has ../shared beside the clone.
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but the shared fixtures are missing at {}",
+            "CI is set but the shared fixtures are missing at {} (set AZFLUX_FIXTURES to their directory)",
             fixtures.display()
         );
         eprintln!(
