@@ -228,12 +228,12 @@ fn host_of(registry: &str) -> &str {
 }
 
 /// A request in flight: what to send and which token scope it needs.
-struct Call<'a> {
-    method: HttpMethod,
-    url: Url,
-    scope: &'a str,
-    headers: Vec<(&'static str, String)>,
-    body: Option<Bytes>,
+pub(crate) struct Call<'a> {
+    pub(crate) method: HttpMethod,
+    pub(crate) url: Url,
+    pub(crate) scope: &'a str,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Bytes>,
 }
 
 impl AcrClient {
@@ -331,18 +331,26 @@ impl AcrClient {
         Ok(token.value)
     }
 
-    fn now(&self) -> i64 {
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    pub(crate) fn now(&self) -> i64 {
         self.inner.clock.now().unix_timestamp()
     }
 
-    fn url(&self, path: &str) -> Result<Url> {
+    pub(crate) fn url(&self, path: &str) -> Result<Url> {
         self.inner
             .base
             .join(path)
             .map_err(|e| Error::invalid("registry path", format!("'{path}': {e}")))
     }
 
-    fn protocol(&self, request: &str, message: impl Into<String>) -> Error {
+    pub(crate) fn protocol(&self, request: &str, message: impl Into<String>) -> Error {
         Error::Protocol {
             registry: self.inner.registry.clone(),
             request: request.to_owned(),
@@ -622,7 +630,10 @@ impl AcrClient {
 
     /// Sends `call` with the token for its scope; on 401 fetches a fresh token once; follows redirects (to
     /// blob storage) without the `Authorization` header. Returns the streaming response, any status.
-    async fn execute(&self, call: Call<'_>) -> Result<azflux_core::http::StreamingResponse> {
+    pub(crate) async fn execute(
+        &self,
+        call: Call<'_>,
+    ) -> Result<azflux_core::http::StreamingResponse> {
         let mut force = false;
         for _ in 0..2 {
             let auth = self.authorization(call.scope, force).await?;
@@ -718,7 +729,7 @@ impl AcrClient {
     }
 
     /// Reads a small body, refusing more than `limit` bytes (declared or received).
-    async fn read_limited(
+    pub(crate) async fn read_limited(
         &self,
         resp: azflux_core::http::StreamingResponse,
         limit: u64,
@@ -761,7 +772,7 @@ impl AcrClient {
         Ok(Bytes::from(out))
     }
 
-    async fn fail(
+    pub(crate) async fn fail(
         &self,
         resp: azflux_core::http::StreamingResponse,
         request: &str,
@@ -788,7 +799,7 @@ impl AcrClient {
     }
 
     /// Every tag of `repository`, following `Link: <…>; rel="next"`.
-    async fn tags(&self, chart: &ChartRef) -> Result<Vec<String>> {
+    pub(crate) async fn tags(&self, chart: &ChartRef) -> Result<Vec<String>> {
         self.same_registry(chart)?;
         let scope = format!("repository:{}:pull", chart.repository);
         let mut url = self.url(&format!("v2/{}/tags/list", chart.repository))?;
@@ -852,7 +863,7 @@ impl AcrClient {
         Ok(tags)
     }
 
-    fn same_registry(&self, chart: &ChartRef) -> Result<()> {
+    pub(crate) fn same_registry(&self, chart: &ChartRef) -> Result<()> {
         if chart.registry == self.inner.registry {
             Ok(())
         } else {
@@ -992,7 +1003,7 @@ impl AcrClient {
         }
     }
 
-    fn check_descriptor(&self, d: &Descriptor, limit: u64, what: &str) -> Result<()> {
+    pub(crate) fn check_descriptor(&self, d: &Descriptor, limit: u64, what: &str) -> Result<()> {
         if !wire::is_sha256_digest(&d.digest) {
             return Err(self.protocol(what, format!("'{}' is not a sha256 digest", d.digest)));
         }
@@ -1009,7 +1020,7 @@ impl AcrClient {
         Ok(())
     }
 
-    async fn blob_small(
+    pub(crate) async fn blob_small(
         &self,
         repository: &str,
         d: &Descriptor,
@@ -1056,7 +1067,7 @@ impl AcrClient {
     }
 
     /// Streams a blob into `file`, hashing as it goes; errors if the size or digest differ.
-    async fn blob_to_file(
+    pub(crate) async fn blob_to_file(
         &self,
         repository: &str,
         d: &Descriptor,
@@ -1228,7 +1239,7 @@ impl AcrClient {
         })
     }
 
-    async fn upload_blob(
+    pub(crate) async fn upload_blob(
         &self,
         repository: &str,
         scope: &str,

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod api;
+pub mod artifact;
 pub mod client;
 #[cfg(any(test, feature = "fake"))]
 pub mod contract;
@@ -8,10 +9,15 @@ pub mod contract;
 pub mod fake;
 pub mod flux;
 pub mod registries;
+pub mod tarball;
 pub mod version;
 pub mod wire;
 
 pub use api::{ChartRef, ChartRegistry, Error, PulledChart, PushedChart, Result};
+pub use artifact::{
+    ArtifactMetadata, ArtifactUrl, ListArtifactsOptions, PulledArtifact, PushArtifactOptions,
+    PushedArtifact,
+};
 pub use client::{AcrAuth, AcrClient, AcrClientOptions, Limits};
 #[cfg(feature = "fake")]
 pub use fake::{FakeAcr, FakeAcrOptions};

@@ -3,6 +3,7 @@
 //! real Helm v4 as a peer.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod artifacts;
 mod common;
 mod fake_flow;
 mod flux_wiring;

@@ -4,6 +4,7 @@
 #   AZFLUX_DOCKER_REGISTRY  the docker-registry binary (distribution 2.8.x)
 #   AZFLUX_SKOPEO           the skopeo binary (benchmark peer)
 #   AZFLUX_HELM_PYTHON      a python with `helm-python-sdk` (Helm v4 behind ctypes) importable
+#   AZFLUX_ORAS_PYTHON      a python with `oras` (oras-py, pinned) importable: the Flux artifact peer
 # Idempotent: installs only what is missing.
 _azflux_acr_need=()
 for p in docker-registry skopeo; do
@@ -22,7 +23,13 @@ if [ ! -x "$_azflux_acr_venv/bin/python" ] || ! "$_azflux_acr_venv/bin/python" -
   fi
   "$_azflux_acr_venv/bin/pip" install -q helm-python-sdk
 fi
+_azflux_oras_venv="${AZFLUX_ORAS_VENV:-/opt/azflux/oras-venv}"
+if [ ! -x "$_azflux_oras_venv/bin/python" ] || ! "$_azflux_oras_venv/bin/python" -c 'import oras.provider' >/dev/null 2>&1; then
+  python3 -m venv "$_azflux_oras_venv"
+  "$_azflux_oras_venv/bin/pip" install -q 'oras==0.2.43'
+fi
+export AZFLUX_ORAS_PYTHON="$_azflux_oras_venv/bin/python"
 export AZFLUX_DOCKER_REGISTRY="$(command -v docker-registry || echo /usr/bin/docker-registry)"
 export AZFLUX_SKOPEO="$(command -v skopeo || echo /usr/bin/skopeo)"
 export AZFLUX_HELM_PYTHON="$_azflux_acr_venv/bin/python"
-unset _azflux_acr_need _azflux_acr_venv
+unset _azflux_acr_need _azflux_acr_venv _azflux_oras_venv
