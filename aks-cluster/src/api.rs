@@ -1,5 +1,6 @@
 //! The traits and domain types a caller sees.
 
+pub use crate::brownfield::PropertyChange;
 use azflux_core::arm::{Ensured, LroProgress};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -38,6 +39,17 @@ pub enum Error {
         cluster: String,
         /// What is missing and how to fix it.
         problem: String,
+    },
+    /// The existing cluster is in the middle of an operation (`Updating`, `Upgrading`, `Scaling`…): nothing
+    /// was sent.
+    #[error(
+        "cluster {cluster} is {state}: an operation is still running on it, so it was not touched; wait until it finishes (`az aks wait --resource-group <rg> --name <cluster> --updated`, or watch it in the portal), then run again"
+    )]
+    OperationInProgress {
+        /// The cluster's resource id.
+        cluster: String,
+        /// Its `provisioningState`.
+        state: String,
     },
     /// The service answered something this client cannot read.
     #[error("unexpected response from {resource}: {message}")]
@@ -394,8 +406,30 @@ pub enum ClusterEvent {
 pub struct EnsuredCluster {
     /// Created, updated, or unchanged (nothing sent but the GET).
     pub cluster: Ensured<Cluster>,
-    /// Preflight warnings (also sent as events).
+    /// Preflight warnings, and on an existing cluster every difference from the spec that was left as it
+    /// is (also sent as events).
     pub warnings: Vec<Finding>,
+    /// On an existing cluster, the properties the update changed (only the OIDC issuer and workload
+    /// identity); empty after a create.
+    pub changes: Vec<PropertyChange>,
+}
+
+/// What `ensure_cluster` would do (`plan_cluster`): nothing is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterPlan {
+    /// The cluster does not exist: it would be created from the spec.
+    Create,
+    /// The cluster exists.
+    Existing {
+        /// The cluster as read.
+        cluster: Box<Cluster>,
+        /// The properties an update would change (empty: nothing would be sent).
+        changes: Vec<PropertyChange>,
+        /// Differences from the spec that would be left as they are, and other warnings.
+        warnings: Vec<Finding>,
+        /// Whether an operation is still running on it (ensure would refuse).
+        busy: bool,
+    },
 }
 
 /// A user-assigned managed identity to ensure.
@@ -651,14 +685,22 @@ pub type Progress<'a> = &'a (dyn Fn(&ClusterEvent) + Send + Sync);
 /// AKS managed clusters.
 #[async_trait::async_trait]
 pub trait Clusters: Send + Sync + 'static {
-    /// Creates the cluster or converges it to `spec`: preflight (refusals send nothing), GET, then PUT only
-    /// if the cluster differs, polling the long-running operation to the end. Re-running with the same spec
-    /// sends one GET.
+    /// Creates the cluster from `spec`, or — when it exists — changes only what Flux needs: preflight
+    /// (refusals send nothing), GET, then for a new cluster a PUT of the spec; for an existing one a
+    /// read-modify-write of the body that was read that switches on the OIDC issuer and workload identity
+    /// (with `If-Match` when the service sent an eTag), and only if one of them is off. Pools, tags and
+    /// profiles of an existing cluster are never changed: differences from the spec are warnings. A cluster
+    /// in the middle of an operation is refused ([`Error::OperationInProgress`]). Polls the long-running
+    /// operation to the end. Re-running with the same spec sends one GET (plus the node-image check).
     async fn ensure_cluster(
         &self,
         spec: &ClusterSpec,
         progress: Progress<'_>,
     ) -> Result<EnsuredCluster>;
+
+    /// What [`Clusters::ensure_cluster`] would do with `spec` — create, or the property-level changes and
+    /// the differences it would keep — without writing anything (one GET).
+    async fn plan_cluster(&self, spec: &ClusterSpec) -> Result<ClusterPlan>;
 
     /// The cluster, or `None` when it does not exist.
     async fn get_cluster(&self, cluster: &ClusterRef) -> Result<Option<Cluster>>;

@@ -2,16 +2,21 @@
 //! [`RoleAssignments`] over ARM (azflux-core's [`ArmClient`]: pipeline, retries, long-running operations).
 
 use crate::api::{
-    Cluster, ClusterEvent, ClusterRef, ClusterSpec, Clusters, EnsuredCluster, Error,
-    FederatedCredential, FederatedCredentialSpec, FederatedCredentials, Identities, Identity,
-    IdentitySpec, Kubeconfig, NodeImageStatus, Progress, Result, RoleAssignment,
-    RoleAssignmentSpec, RoleAssignments, Severity,
+    Cluster, ClusterEvent, ClusterPlan, ClusterRef, ClusterSpec, Clusters, EnsuredCluster, Error,
+    FederatedCredential, FederatedCredentialSpec, FederatedCredentials, Finding, Identities,
+    Identity, IdentitySpec, Kubeconfig, NodeImageStatus, Progress, PropertyChange, Result,
+    RoleAssignment, RoleAssignmentSpec, RoleAssignments, Severity,
 };
+use crate::brownfield;
 use crate::wire::{self, AKS_API_VERSION, AUTHORIZATION_API_VERSION, MSI_API_VERSION};
 use azflux_core::TokenCredential;
-use azflux_core::arm::{ArmClient, ArmClientOptions, Ensured, LroProgress, PollerOptions};
+use azflux_core::arm::{
+    ArmClient, ArmClientOptions, ArmResponse, Ensured, LroPoller, LroProgress, LroStart,
+    PollerOptions,
+};
 use azflux_core::clock::Clock;
 use azflux_core::cloud::Cloud;
+use azflux_core::http::{HttpMethod, json_request};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -117,60 +122,92 @@ impl ClustersClient {
             .clone()
     }
 
-    /// Waits (polling GET on the client's clock) while an earlier operation on the cluster is still running.
-    async fn wait_terminal(
+    /// PUTs a managed cluster with the conditional headers AKS accepts (`If-Match: <eTag>` for a
+    /// read-modify-write, `If-None-Match: *` for a create, so a cluster someone else created meanwhile is
+    /// never overwritten), then polls the long-running operation to the end.
+    async fn put_cluster(
         &self,
+        id: &str,
+        body: &Value,
+        condition: Condition<'_>,
+        progress: Progress<'_>,
+    ) -> Result<Value> {
+        let resource = format!("PUT {id}");
+        let url = self.arm.url(id, AKS_API_VERSION)?;
+        let mut request = json_request(HttpMethod::Put, url.clone(), Some(body))?;
+        match condition {
+            Condition::IfMatch(etag) => request.insert_header("if-match", etag.to_owned()),
+            Condition::IfNoneMatch => request.insert_header("if-none-match", "*"),
+            Condition::None => {}
+        }
+        let response = self
+            .arm
+            .pipeline()
+            .send(&mut request)
+            .await?
+            .check(&resource)?;
+        let forward = |p: &LroProgress| progress(&ClusterEvent::Operation(p.clone()));
+        let poller = LroPoller::new(self.arm.pipeline().clone(), self.poller().clone());
+        let done = poller
+            .wait(LroStart::new(HttpMethod::Put, url, response), &forward)
+            .await?;
+        Ok(done.json(&resource)?)
+    }
+
+    /// Changes only Flux's needs on the existing cluster `current`: a read-modify-write, repeated
+    /// (boundedly) when another writer changed the cluster between the GET and the PUT (412). `None` when
+    /// nothing had to be sent; otherwise the cluster after the update and the changes made.
+    async fn update_existing(
+        &self,
+        spec: &ClusterSpec,
         id: &str,
         mut current: Value,
         progress: Progress<'_>,
-    ) -> Result<Option<Value>> {
-        let clock = self.clock();
-        let started = clock.now();
-        let mut polls = 0u32;
+    ) -> Result<Option<(Value, Vec<PropertyChange>)>> {
+        let mut attempt = 0u32;
         loop {
-            let state = current
-                .pointer("/properties/provisioningState")
-                .and_then(Value::as_str)
-                .unwrap_or("Succeeded")
-                .to_owned();
-            if matches!(
-                state.to_ascii_lowercase().as_str(),
-                "succeeded" | "failed" | "canceled"
-            ) {
-                return Ok(Some(current));
+            let state = brownfield::provisioning_state(&current).to_owned();
+            if !brownfield::is_terminal(&state) {
+                return Err(Error::OperationInProgress {
+                    cluster: id.to_owned(),
+                    state,
+                });
             }
-            let waited = Duration::try_from(clock.now() - started).unwrap_or_default();
-            if waited >= self.poller().max_wait {
-                return Err(azflux_core::Error::OperationTimedOut {
-                    resource: format!("GET {id}"),
-                    waited,
-                    last_status: state,
-                }
-                .into());
-            }
-            clock
-                .sleep(
-                    self.poller()
-                        .default_interval
-                        .max(self.poller().min_interval),
-                )
-                .await;
-            polls += 1;
-            let Some(next) = self.arm.get(id, AKS_API_VERSION).await? else {
+            let plan = brownfield::plan(spec, &current);
+            if plan.changes.is_empty() && state.eq_ignore_ascii_case("succeeded") {
                 return Ok(None);
+            }
+            if brownfield::is_stopped(&current) {
+                return Err(Error::ClusterNotReady {
+                    cluster: id.to_owned(),
+                    problem: "is stopped, and AKS refuses updates of a stopped cluster: start it (`az aks start`), then run again".into(),
+                });
+            }
+            let body = brownfield::update_body(&current, &plan.changes);
+            progress(&ClusterEvent::Sending {
+                action: "update",
+                resource: id.to_owned(),
+            });
+            let condition = match brownfield::etag(&current) {
+                Some(etag) => Condition::IfMatch(etag),
+                None => Condition::None,
             };
-            current = next.body;
-            progress(&ClusterEvent::Operation(LroProgress {
-                resource: format!("GET {id}"),
-                status: current
-                    .pointer("/properties/provisioningState")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Succeeded")
-                    .to_owned(),
-                percent_complete: None,
-                polls,
-                waited: Duration::try_from(clock.now() - started).unwrap_or_default(),
-            }));
+            match self.put_cluster(id, &body, condition, progress).await {
+                Ok(done) => return Ok(Some((done, plan.changes))),
+                Err(Error::Azure(e)) if e.status() == Some(412) && attempt < 3 => {
+                    attempt += 1;
+                    current = match self.arm.get(id, AKS_API_VERSION).await? {
+                        Some(r) => r.body,
+                        None => {
+                            return Err(Error::ClusterNotReady {
+                                cluster: id.to_owned(),
+                                problem: "was deleted while it was being updated".into(),
+                            });
+                        }
+                    };
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -283,6 +320,31 @@ impl ClustersClient {
     }
 }
 
+/// The precondition header of a cluster PUT.
+#[derive(Debug, Clone, Copy)]
+enum Condition<'a> {
+    /// `If-Match: <eTag>`: only if nobody changed the cluster since it was read.
+    IfMatch(&'a str),
+    /// `If-None-Match: *`: only if the cluster does not exist.
+    IfNoneMatch,
+    /// No precondition (the service sent no eTag).
+    None,
+}
+
+impl ClustersClient {
+    /// The preflight checks of `spec`: an error for refusals, the warnings otherwise.
+    fn preflight(&self, id: &str, spec: &ClusterSpec) -> Result<Vec<Finding>> {
+        let (refusals, warnings): (Vec<_>, Vec<_>) = wire::preflight(spec)
+            .into_iter()
+            .partition(|f| f.severity == Severity::Refusal);
+        if refusals.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(refusal(id.to_owned(), &refusals))
+        }
+    }
+}
+
 fn refusal(resource: String, findings: &[crate::api::Finding]) -> Error {
     Error::Refused {
         resource,
@@ -302,79 +364,73 @@ impl Clusters for ClustersClient {
         progress: Progress<'_>,
     ) -> Result<EnsuredCluster> {
         let id = spec.cluster_ref().id();
-        let findings = wire::preflight(spec);
-        let (refusals, mut warnings): (Vec<_>, Vec<_>) = findings
-            .into_iter()
-            .partition(|f| f.severity == Severity::Refusal);
-        if !refusals.is_empty() {
-            return Err(refusal(id, &refusals));
-        }
+        let mut warnings = self.preflight(&id, spec)?;
         for w in &warnings {
             progress(&ClusterEvent::Preflight(w.clone()));
         }
-        let desired = wire::cluster_body(spec);
-        let existing = match self.arm.get(&id, AKS_API_VERSION).await? {
-            Some(current) => self.wait_terminal(&id, current.body, progress).await?,
-            None => None,
+        let Some(ArmResponse { body: current, .. }) = self.arm.get(&id, AKS_API_VERSION).await?
+        else {
+            progress(&ClusterEvent::Sending {
+                action: "create",
+                resource: id.clone(),
+            });
+            let desired = wire::cluster_body(spec);
+            let done = self
+                .put_cluster(&id, &desired, Condition::IfNoneMatch, progress)
+                .await?;
+            return Ok(EnsuredCluster {
+                cluster: Ensured::Created(wire::parse_cluster(&done)?),
+                warnings,
+                changes: Vec::new(),
+            });
         };
-        if let Some(current) = &existing {
-            for (field, pointer) in [
-                ("dnsPrefix", "/properties/dnsPrefix"),
-                ("networkPlugin", "/properties/networkProfile/networkPlugin"),
-            ] {
-                let (want, have) = (desired.pointer(pointer), current.pointer(pointer));
-                if let (Some(w), Some(h)) = (want, have)
-                    && w != h
-                {
-                    return Err(Error::Refused {
-                        resource: id,
-                        reason: format!(
-                            "{field} cannot change after creation (cluster has {h}, spec wants {w}): keep the existing value, or delete and recreate the cluster"
-                        ),
-                    });
-                }
-            }
-            let state = current
-                .pointer("/properties/provisioningState")
-                .and_then(Value::as_str)
-                .unwrap_or("Succeeded");
-            if state.eq_ignore_ascii_case("succeeded") && wire::cluster_matches(&desired, current) {
-                let cluster = wire::parse_cluster(current)?;
-                if self.options.check_node_images {
-                    // The cluster was just read: only the pools' upgrade profiles are fetched.
-                    let status = self.image_status_of(&id, &cluster).await?;
-                    for w in wire::stale_image_findings(&status) {
-                        progress(&ClusterEvent::Preflight(w.clone()));
-                        warnings.push(w);
-                    }
-                }
-                return Ok(EnsuredCluster {
-                    cluster: Ensured::Unchanged(cluster),
-                    warnings,
-                });
+        let state = brownfield::provisioning_state(&current).to_owned();
+        if !brownfield::is_terminal(&state) {
+            return Err(Error::OperationInProgress { cluster: id, state });
+        }
+        for w in brownfield::plan(spec, &current).kept {
+            progress(&ClusterEvent::Preflight(w.clone()));
+            warnings.push(w);
+        }
+        let (sent, done, changes) = match self
+            .update_existing(spec, &id, current.clone(), progress)
+            .await?
+        {
+            Some((done, changes)) => (true, done, changes),
+            None => (false, current, Vec::new()),
+        };
+        let cluster = wire::parse_cluster(&done)?;
+        if self.options.check_node_images {
+            // The cluster was just read: only the pools' upgrade profiles are fetched.
+            let status = self.image_status_of(&id, &cluster).await?;
+            for w in wire::stale_image_findings(&status) {
+                progress(&ClusterEvent::Preflight(w.clone()));
+                warnings.push(w);
             }
         }
-        let action = if existing.is_some() {
-            "update"
-        } else {
-            "create"
-        };
-        progress(&ClusterEvent::Sending {
-            action,
-            resource: id.clone(),
-        });
-        let forward = |p: &LroProgress| progress(&ClusterEvent::Operation(p.clone()));
-        let done = self
-            .arm
-            .put_and_wait(&id, AKS_API_VERSION, &desired, &forward)
-            .await?;
-        let cluster = wire::parse_cluster(&done.body)?;
         Ok(EnsuredCluster {
-            cluster: if existing.is_some() {
+            cluster: if sent {
                 Ensured::Updated(cluster)
             } else {
-                Ensured::Created(cluster)
+                Ensured::Unchanged(cluster)
             },
+            warnings,
+            changes,
+        })
+    }
+
+    async fn plan_cluster(&self, spec: &ClusterSpec) -> Result<ClusterPlan> {
+        let id = spec.cluster_ref().id();
+        let mut warnings = self.preflight(&id, spec)?;
+        let Some(current) = self.arm.get(&id, AKS_API_VERSION).await? else {
+            return Ok(ClusterPlan::Create);
+        };
+        let plan = brownfield::plan(spec, &current.body);
+        warnings.extend(plan.kept);
+        Ok(ClusterPlan::Existing {
+            busy: !brownfield::is_terminal(brownfield::provisioning_state(&current.body)),
+            cluster: Box::new(wire::parse_cluster(&current.body)?),
+            changes: plan.changes,
             warnings,
         })
     }

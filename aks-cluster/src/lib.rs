@@ -5,6 +5,7 @@
 )]
 
 pub mod api;
+pub mod brownfield;
 pub mod client;
 #[cfg(any(test, feature = "fake"))]
 pub mod contract;
@@ -13,10 +14,11 @@ pub mod fake;
 pub mod wire;
 
 pub use api::{
-    Cluster, ClusterEvent, ClusterRef, ClusterSpec, Clusters, EnsuredCluster, Error,
+    Cluster, ClusterEvent, ClusterPlan, ClusterRef, ClusterSpec, Clusters, EnsuredCluster, Error,
     FederatedCredential, FederatedCredentialSpec, FederatedCredentials, Finding, Identities,
     Identity, IdentitySpec, Kubeconfig, KubeletIdentity, NodeImageStatus, NodePool, NodePoolSpec,
-    Progress, Result, Role, RoleAssignment, RoleAssignmentSpec, RoleAssignments, Severity, SkuTier,
+    Progress, PropertyChange, Result, Role, RoleAssignment, RoleAssignmentSpec, RoleAssignments,
+    Severity, SkuTier,
 };
 pub use azflux_core::arm::Ensured;
 pub use client::{ClustersClient, ClustersClientOptions};

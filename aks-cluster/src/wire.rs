@@ -322,30 +322,6 @@ pub fn cluster_body(spec: &ClusterSpec) -> Value {
     })
 }
 
-/// Whether an existing cluster already matches the body `desired`: every desired field is present with its
-/// value (read-only fields ignored), and the tags are exactly the desired ones.
-pub fn cluster_matches(desired: &Value, actual: &Value) -> bool {
-    let tags = |v: &Value| v.get("tags").cloned().unwrap_or_else(|| json!({}));
-    let location_eq = desired
-        .get("location")
-        .and_then(Value::as_str)
-        .zip(actual.get("location").and_then(Value::as_str))
-        .is_some_and(|(d, a)| normalize_location(d) == normalize_location(a));
-    let mut d = desired.clone();
-    if let Some(o) = d.as_object_mut() {
-        o.remove("location");
-        o.remove("tags");
-    }
-    location_eq && tags(desired) == tags(actual) && azflux_core::arm::json_is_subset(&d, actual)
-}
-
-fn normalize_location(l: &str) -> String {
-    l.chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
 fn s(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -564,7 +540,7 @@ pub fn empty_object() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{NodePoolSpec, Role, SkuTier};
+    use crate::api::{NodePoolSpec, Role};
 
     fn spec() -> ClusterSpec {
         ClusterSpec::new("sub", "rg", "flux-e2e", "westeurope")
@@ -674,25 +650,6 @@ mod tests {
         let f = preflight(&s);
         assert_eq!(f.len(), 3, "{f:?}: cluster name, dns prefix, pool name");
         assert!(f.iter().all(|f| f.check == "invalid-name"));
-    }
-
-    #[test]
-    fn cluster_matching_ignores_read_only_fields_but_not_tags() {
-        let mut s = spec();
-        s.tags.insert("env".into(), "e2e".into());
-        s.sku_tier = SkuTier::Standard;
-        let desired = cluster_body(&s);
-        let mut actual = desired.clone();
-        actual["location"] = json!("West Europe");
-        actual["properties"]["provisioningState"] = json!("Succeeded");
-        actual["properties"]["agentPoolProfiles"][0]["nodeImageVersion"] = json!("img-1");
-        actual["identity"]["principalId"] = json!("p");
-        assert!(cluster_matches(&desired, &actual));
-        actual["tags"]["extra"] = json!("x");
-        assert!(!cluster_matches(&desired, &actual), "an extra tag differs");
-        actual["tags"] = desired["tags"].clone();
-        actual["properties"]["agentPoolProfiles"][0]["count"] = json!(3);
-        assert!(!cluster_matches(&desired, &actual));
     }
 
     #[test]

@@ -87,10 +87,11 @@ async fn rerunning_the_same_spec_sends_no_put_and_creates_nothing_twice() {
 }
 
 #[tokio::test]
-async fn a_changed_spec_converges_with_one_put() {
+async fn a_changed_spec_on_an_existing_cluster_is_a_warning_and_sends_no_put() {
     let env = Env::start().await;
     let mut spec = env.spec("flux-e2e");
     env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
+    let before = env.fake.clusters()[0].clone();
     spec.tags.insert("env".into(), "e2e".into());
     spec.sku_tier = SkuTier::Standard;
     spec.node_pools[0].count = 3;
@@ -101,9 +102,65 @@ async fn a_changed_spec_converges_with_one_put() {
     });
     let (events, record) = recorder();
     let done = env.client.ensure_cluster(&spec, &record).await.unwrap();
+    let Ensured::Unchanged(cluster) = done.cluster else {
+        panic!("an existing cluster's tags, tier and pools are not changed")
+    };
+    assert!(cluster.tags.is_empty());
+    assert_eq!(cluster.node_pools.len(), 1);
+    assert_eq!(cluster.node_pools[0].count, 2);
+    assert_eq!(env.cloud.request_count("aks.cluster.put"), 1);
+    assert_eq!(env.fake.clusters()[0], before, "the cluster is as it was");
+    let kept: Vec<&str> = done
+        .warnings
+        .iter()
+        .filter(|w| w.check == "existing-cluster-differs")
+        .map(|w| w.reason.as_str())
+        .collect();
+    assert_eq!(kept.len(), 4, "{kept:#?}");
+    for expected in [
+        "the pricing tier of cluster 'flux-e2e' kept as it is: it has Free, the spec asks for Standard",
+        "tag 'env' of cluster 'flux-e2e' kept as it is: it has no such tag, the spec asks for e2e",
+        "the node count of node pool 'system' of cluster 'flux-e2e' kept as it is: it has 2, the spec asks for 3",
+        "the spec's node pool 'apps' is not on cluster 'flux-e2e'",
+    ] {
+        assert!(
+            kept.iter().any(|k| k.starts_with(expected)),
+            "{expected}: {kept:#?}"
+        );
+    }
+    let events = events.lock().unwrap();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ClusterEvent::Sending { .. })),
+        "nothing sent: {events:?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, ClusterEvent::Preflight(f) if f.check == "existing-cluster-differs")
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_existing_cluster_without_workload_identity_gets_it_by_one_read_modify_write() {
+    let env = Env::start().await;
+    let mut spec = env.spec("flux-e2e");
+    spec.workload_identity = false;
+    spec.oidc_issuer = false;
+    spec.tags.insert("team".into(), "apps".into());
+    env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
+    spec.workload_identity = true;
+    spec.oidc_issuer = true;
+    let (events, record) = recorder();
+    let done = env.client.ensure_cluster(&spec, &record).await.unwrap();
     let Ensured::Updated(cluster) = done.cluster else {
         panic!()
     };
+    assert!(cluster.workload_identity_enabled);
+    assert!(cluster.oidc_issuer_url.is_some());
+    assert_eq!(cluster.tags["team"], "apps");
+    assert_eq!(done.changes.len(), 2);
     assert!(matches!(
         &events.lock().unwrap()[0],
         ClusterEvent::Sending {
@@ -111,36 +168,13 @@ async fn a_changed_spec_converges_with_one_put() {
             ..
         }
     ));
-    assert_eq!(cluster.tags["env"], "e2e");
-    assert_eq!(cluster.node_pools.len(), 2);
-    assert_eq!(cluster.node_pools[0].count, 3);
     assert_eq!(env.cloud.request_count("aks.cluster.put"), 2);
-    let stored = &env.fake.clusters()[0];
-    assert_eq!(stored["sku"]["tier"], "Standard");
-    // The issuer does not change across updates.
-    assert_eq!(
-        cluster.oidc_issuer_url.as_deref(),
-        stored["properties"]["oidcIssuerProfile"]["issuerURL"].as_str()
+    // The issuer does not change across updates, and a re-run changes nothing.
+    let again = env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
+    assert!(
+        matches!(again.cluster, Ensured::Unchanged(ref c) if c.oidc_issuer_url == cluster.oidc_issuer_url)
     );
-    // Removing a tag is a change too.
-    spec.tags.clear();
-    assert!(matches!(
-        env.client
-            .ensure_cluster(&spec, &|_| {})
-            .await
-            .unwrap()
-            .cluster,
-        Ensured::Updated(_)
-    ));
-    assert!(matches!(
-        env.client
-            .ensure_cluster(&spec, &|_| {})
-            .await
-            .unwrap()
-            .cluster,
-        Ensured::Unchanged(_)
-    ));
-    assert_eq!(env.cloud.request_count("aks.cluster.put"), 3);
+    assert_eq!(env.cloud.request_count("aks.cluster.put"), 2);
 }
 
 #[tokio::test]
@@ -209,7 +243,7 @@ async fn throttling_and_server_errors_while_polling_are_retried() {
 }
 
 #[tokio::test]
-async fn an_ensure_while_an_operation_runs_waits_for_it_instead_of_sending_a_put() {
+async fn an_ensure_while_an_operation_runs_is_refused_instead_of_sending_a_put() {
     let env = Env::start().await;
     let spec = env.spec("flux-e2e");
     // Start a create through a raw PUT and leave it running.
@@ -230,6 +264,17 @@ async fn an_ensure_while_an_operation_runs_waits_for_it_instead_of_sending_a_put
         )
         .await
         .unwrap();
+    let err = env.client.ensure_cluster(&spec, &|_| {}).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::OperationInProgress { state, .. } if state == "Creating"),
+        "{err:?}"
+    );
+    assert_eq!(env.cloud.request_count("aks.cluster.put"), 1);
+    // Once the operation has finished, the same ensure goes through without a PUT.
+    env.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(60));
     let done = env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
     assert!(
         matches!(done.cluster, Ensured::Unchanged(ref c) if c.provisioning_state == "Succeeded")
@@ -420,13 +465,27 @@ async fn delete_is_idempotent() {
 }
 
 #[tokio::test]
-async fn immutable_fields_are_refused_before_a_put() {
+async fn immutable_fields_that_differ_are_warnings_and_never_sent() {
     let env = Env::start().await;
     let mut spec = env.spec("flux-e2e");
     env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
     spec.dns_prefix = Some("other".into());
-    let err = env.client.ensure_cluster(&spec, &|_| {}).await.unwrap_err();
-    assert!(err.to_string().contains("dnsPrefix cannot change"), "{err}");
+    spec.network_plugin = "kubenet".into();
+    let done = env.client.ensure_cluster(&spec, &|_| {}).await.unwrap();
+    assert!(matches!(done.cluster, Ensured::Unchanged(_)));
+    let reasons: Vec<&str> = done.warnings.iter().map(|w| w.reason.as_str()).collect();
+    assert!(
+        reasons.iter().any(|r| r.starts_with(
+            "the DNS prefix of cluster 'flux-e2e' kept as it is: it has flux-e2e, the spec asks for other"
+        )),
+        "{reasons:#?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("the network plugin of cluster 'flux-e2e' kept as it is")),
+        "{reasons:#?}"
+    );
     assert_eq!(env.cloud.request_count("aks.cluster.put"), 1);
 }
 

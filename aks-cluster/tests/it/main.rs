@@ -2,6 +2,7 @@
 //! behaviour, and the official Python SDK clients against the fake.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod brownfield;
 mod clusters;
 mod fake_behaviour;
 mod identities;

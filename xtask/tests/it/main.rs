@@ -6,6 +6,7 @@ mod bootstrap;
 mod bootstrap_config;
 mod bootstrap_plan;
 mod bootstrap_ssh;
+mod brownfield;
 mod credentials;
 mod eventhub_cli;
 mod fake_azure;

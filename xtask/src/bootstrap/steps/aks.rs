@@ -6,8 +6,8 @@ use crate::bootstrap::step::{
     Change, Outcome, PlanState, Planned, Step, StepContext, StepError, StepResult, keys,
 };
 use aks_cluster::{
-    ClusterSpec, Clusters, Ensured, FederatedCredentialSpec, FederatedCredentials, Identities,
-    IdentitySpec,
+    ClusterPlan, ClusterSpec, Clusters, Ensured, FederatedCredentialSpec, FederatedCredentials,
+    Finding, Identities, IdentitySpec,
 };
 use std::sync::Arc;
 
@@ -17,6 +17,11 @@ pub type KubeRoute = Arc<dyn Fn(&str, Kubeconfig) -> Kubeconfig + Send + Sync>;
 
 fn aks_error(resource: &str, e: &aks_cluster::Error) -> StepError {
     let err = StepError::from_error(resource, e);
+    if let aks_cluster::Error::OperationInProgress { state, .. } = e {
+        return err.todo(format!(
+            "the cluster is {state}: wait until that operation finishes (`az aks wait --updated`, or the portal), then run `cargo xtask bootstrap` again — nothing was changed"
+        ));
+    }
     match e.code() {
         Some("QuotaExceeded") | Some("OperationNotAllowed") => err.todo(
             "request more quota for the region's VM family (or pick another location), then run again",
@@ -26,6 +31,14 @@ fn aks_error(resource: &str, e: &aks_cluster::Error) -> StepError {
         ),
         _ => err,
     }
+}
+
+/// `detail`, then each warning (`; warning: …`), the way the resource steps report what they left alone.
+fn with_findings(detail: String, warnings: &[Finding]) -> String {
+    warnings.iter().fold(detail, |mut d, w| {
+        d.push_str(&format!("; warning [{}]: {}", w.check, w.reason));
+        d
+    })
 }
 
 /// The identity of the Flux controllers of one cluster (what workload identity needs).
@@ -128,22 +141,44 @@ impl Step for AksClusterStep {
     }
     async fn plan(&self, ctx: &StepContext) -> StepResult<Planned> {
         let resource = self.resource();
-        match self.clusters.get_cluster(&self.spec.cluster_ref()).await {
-            Ok(None) | Err(aks_cluster::Error::Azure(azflux_core::Error::NotFound(_))) => {
-                Ok(Planned::new(
-                    PlanState::WouldCreate,
-                    format!("AKS cluster in {} (long-running)", self.spec.location),
-                ))
-            }
-            Ok(Some(c)) => {
-                self.publish(ctx, c.oidc_issuer_url.clone()).await?;
-                Ok(Planned::new(
-                    PlanState::UpToDate,
-                    format!(
-                        "exists ({}); ensure compares it with the spec",
-                        c.provisioning_state
-                    ),
-                ))
+        match self.clusters.plan_cluster(&self.spec).await {
+            Ok(ClusterPlan::Create)
+            | Err(aks_cluster::Error::Azure(azflux_core::Error::NotFound(_))) => Ok(Planned::new(
+                PlanState::WouldCreate,
+                format!("AKS cluster in {} (long-running)", self.spec.location),
+            )),
+            Ok(ClusterPlan::Existing {
+                cluster,
+                changes,
+                warnings,
+                busy,
+            }) => {
+                self.publish(ctx, cluster.oidc_issuer_url.clone()).await?;
+                let (state, detail) = if busy {
+                    (
+                        PlanState::Unknown,
+                        format!(
+                            "exists and is {}: an operation is still running, so the run would refuse to touch it",
+                            cluster.provisioning_state
+                        ),
+                    )
+                } else if changes.is_empty() {
+                    (
+                        PlanState::UpToDate,
+                        "exists with the OIDC issuer and workload identity; nothing would be sent"
+                            .into(),
+                    )
+                } else {
+                    let diff: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+                    (
+                        PlanState::WouldChange,
+                        format!(
+                            "exists; one read-modify-write would change only {} (pools, tags and profiles are sent back as read)",
+                            diff.join(", ")
+                        ),
+                    )
+                };
+                Ok(Planned::new(state, with_findings(detail, &warnings)))
             }
             Err(e) => Err(aks_error(&resource, &e)),
         }
@@ -168,14 +203,19 @@ impl Step for AksClusterStep {
             ));
         };
         self.publish(ctx, Some(issuer)).await?;
+        let mut detail = format!(
+            "{} in {}, Kubernetes {}",
+            cluster.name,
+            cluster.location,
+            cluster.current_kubernetes_version.as_deref().unwrap_or("?")
+        );
+        if !ensured.changes.is_empty() {
+            let diff: Vec<String> = ensured.changes.iter().map(|c| c.to_string()).collect();
+            detail.push_str(&format!("; changed only {}", diff.join(", ")));
+        }
         Ok(Outcome {
             change,
-            detail: format!(
-                "{} in {}, Kubernetes {}",
-                cluster.name,
-                cluster.location,
-                cluster.current_kubernetes_version.as_deref().unwrap_or("?")
-            ),
+            detail: with_findings(detail, &ensured.warnings),
         })
     }
 }
