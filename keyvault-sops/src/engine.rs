@@ -169,6 +169,8 @@ enum Mode<'a> {
 }
 
 struct Walker<'a> {
+    /// How many collections enclose the current one (the walk recurses once per level).
+    depth: usize,
     key: &'a DataKey,
     rules: Rules,
     mac: Mac,
@@ -283,11 +285,22 @@ impl Walker<'_> {
         path: &mut Vec<String>,
         stack: &mut Vec<String>,
     ) -> Result<()> {
-        match v {
-            Value::Map(items) => return self.map(items, path, stack),
-            Value::Seq(items) => return self.seq(items, path, stack),
-            Value::Null => return Ok(()),
-            _ => {}
+        if matches!(v, Value::Map(_) | Value::Seq(_)) {
+            // the document's mapping is level 1; a tree built in code may be deeper than parsers allow
+            if self.depth + 2 > tree::MAX_DEPTH {
+                return Err(Error::invalid("tree", tree::too_deep_message()));
+            }
+            self.depth += 1;
+            let r = match v {
+                Value::Map(items) => self.map(items, path, stack),
+                Value::Seq(items) => self.seq(items, path, stack),
+                _ => Ok(()),
+            };
+            self.depth -= 1;
+            return r;
+        }
+        if matches!(v, Value::Null) {
+            return Ok(());
         }
         let should = self.rules.should_encrypt(path, stack);
         let a = aad(path);
@@ -422,12 +435,15 @@ pub async fn recover_data_key(meta: &Metadata, keys: &[Arc<dyn MasterKey>]) -> R
         entries.sort_by_key(|e| e.decryption_rank());
         let mut got = None;
         'entries: for e in entries {
+            let id = match e.id() {
+                id if id.trim().is_empty() => "(no recipient or key id)".to_string(),
+                id => id,
+            };
             let candidates: Vec<_> = keys.iter().filter(|k| k.can_try(e)).collect();
             if candidates.is_empty() {
                 attempts.push(format!(
-                    "group {gi}: {} {}: no key given that can decrypt it",
-                    e.kind(),
-                    e.id()
+                    "group {gi}: {} {id}: no key given that can decrypt it",
+                    e.kind()
                 ));
                 continue;
             }
@@ -437,9 +453,7 @@ pub async fn recover_data_key(meta: &Metadata, keys: &[Arc<dyn MasterKey>]) -> R
                         got = Some(s.expose_secret().clone());
                         break 'entries;
                     }
-                    Err(err) => {
-                        attempts.push(format!("group {gi}: {} {}: {err}", e.kind(), e.id()))
-                    }
+                    Err(err) => attempts.push(format!("group {gi}: {} {id}: {err}", e.kind())),
                 }
             }
         }
@@ -483,6 +497,7 @@ pub fn decrypt_with_data_key(
     let mut stash = IvStash::default();
     let computed = {
         let mut w = Walker {
+            depth: 0,
             key: &data_key,
             rules: Rules::new(metadata.effective_selector())?,
             mac: Mac::new(metadata.mac_only_encrypted),
@@ -542,6 +557,9 @@ pub async fn encrypt(tree: Tree, groups: &[KeyGroupKeys], opts: &EncryptOptions)
     {
         return Err(Error::AlreadyEncrypted);
     }
+    if tree.documents.is_empty() {
+        return Err(Error::EmptyFile);
+    }
     let selector = opts.selector.clone().unwrap_or_default();
     Rules::new(selector.clone())?;
     let data_key = DataKey::generate();
@@ -575,10 +593,12 @@ pub enum PathSegment {
 
 /// Parse sops' path syntax: `["a"]["b"][0]`.
 pub fn parse_path(s: &str) -> Result<Vec<PathSegment>> {
+    let shown: String = s.chars().take(60).collect();
+    let ellipsis = if shown.len() < s.len() { "…" } else { "" };
     let bad = |why: &str| {
         Error::invalid(
             "path",
-            format!("`{s}`: {why}; expected e.g. [\"key\"][0][\"sub\"]"),
+            format!("`{shown}{ellipsis}`: {why}; expected e.g. [\"key\"][0][\"sub\"]"),
         )
     };
     let mut out = Vec::new();
@@ -597,6 +617,13 @@ pub fn parse_path(s: &str) -> Result<Vec<PathSegment>> {
                 .map_err(|_| bad("index is not a number"))?;
             out.push(PathSegment::Index(idx));
             rest = &rest[end + 1..];
+        }
+        if out.len() >= tree::MAX_DEPTH {
+            return Err(bad(&format!(
+                "a path may have at most {} components (values nest at most {} levels)",
+                tree::MAX_DEPTH - 1,
+                tree::MAX_DEPTH
+            )));
         }
     }
     if out.is_empty() {
@@ -663,6 +690,9 @@ impl SopsFile {
                 "the `sops` metadata cannot be edited as a value",
             ));
         }
+        if path.len() >= tree::MAX_DEPTH {
+            return Err(Error::invalid("path", tree::too_deep_message()));
+        }
         let doc = self
             .tree
             .documents
@@ -682,6 +712,7 @@ impl SopsFile {
         let mut tree = self.tree.clone();
         let mut meta = self.metadata.clone();
         let mut w = Walker {
+            depth: 0,
             key: &self.data_key,
             rules: Rules::new(meta.effective_selector())?,
             mac: Mac::new(meta.mac_only_encrypted),

@@ -26,6 +26,10 @@ pub enum Error {
         "the file is not encrypted with sops (no `sops` metadata block found); encrypt it first"
     )]
     NotEncrypted,
+    /// The plaintext input has no document at all (an empty or comments-only YAML stream): sops refuses it
+    /// with exit code 92 rather than writing an empty file.
+    #[error("File cannot be completely empty, it must contain at least one document")]
+    EmptyFile,
     /// The plaintext input already carries a `sops` metadata block.
     #[error(
         "the file is already encrypted with sops (it has a top-level `sops` key); decrypt it or use `edit`"

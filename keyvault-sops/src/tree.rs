@@ -163,3 +163,98 @@ pub fn scalar_bytes(v: &Value) -> Option<Vec<u8>> {
         _ => return None,
     })
 }
+
+/// How deeply values may nest (the document's top-level mapping is level 1). Every parser refuses deeper
+/// input with a clear error, and the engine refuses deeper trees built in code, so the recursive walks
+/// (encrypt, decrypt, emit) stay far from the stack's end. 128 is serde_json's limit too; real SOPS
+/// files (Kubernetes Secrets, Helm values) rarely nest past 20.
+pub const MAX_DEPTH: usize = 128;
+
+/// The advice that goes with a too-deep error.
+pub(crate) fn too_deep_message() -> String {
+    format!(
+        "the document is nested more than {MAX_DEPTH} levels deep; flatten it (no real configuration nests this deep)"
+    )
+}
+
+/// The nesting depth of a value: 0 for a scalar, 1 for a collection of scalars. Iterative.
+pub fn depth(v: &Value) -> usize {
+    let mut max = 0;
+    let mut todo = vec![(v, 0usize)];
+    while let Some((v, d)) = todo.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Map(items) => Box::new(items.iter().filter_map(|i| match i {
+                MapItem::Entry(_, v) => Some(v),
+                MapItem::Comment(_) => None,
+            })),
+            Value::Seq(items) => Box::new(items.iter().filter_map(|i| match i {
+                SeqItem::Value(v) => Some(v),
+                SeqItem::Comment(_) => None,
+            })),
+            _ => continue,
+        };
+        max = max.max(d + 1);
+        todo.extend(children.map(|c| (c, d + 1)));
+    }
+    max
+}
+
+/// Refuse a tree nested deeper than [`MAX_DEPTH`] (each document's mapping counts as level 1).
+pub fn check_depth(tree: &Tree) -> crate::Result<()> {
+    for doc in &tree.documents {
+        for item in doc {
+            if let MapItem::Entry(_, v) = item
+                && depth(v) + 1 > MAX_DEPTH
+            {
+                return Err(crate::Error::InvalidInput {
+                    what: "tree".into(),
+                    why: too_deep_message(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The key paths (`a:b`, sequence indices left out as in sops' AADs) of keys that appear more than once
+/// in the same mapping (a mapping's own duplicates before those of its children). sops keeps such entries as they are (its stores do not check);
+/// most readers of the decrypted file then keep only one of them, so callers should warn.
+pub fn duplicate_keys(tree: &Tree) -> Vec<String> {
+    let mut out = Vec::new();
+    for doc in &tree.documents {
+        let mut todo: Vec<(&[MapItem], Vec<String>)> = vec![(doc.as_slice(), Vec::new())];
+        let mut seqs: Vec<(&[SeqItem], Vec<String>)> = Vec::new();
+        while !todo.is_empty() || !seqs.is_empty() {
+            if let Some((items, path)) = todo.pop() {
+                let mut seen = std::collections::HashSet::new();
+                let mut children = Vec::new();
+                for i in items {
+                    if let MapItem::Entry(k, v) = i {
+                        let mut p = path.clone();
+                        p.push(k.clone());
+                        if !seen.insert(k.as_str()) {
+                            out.push(p.join(":"));
+                        }
+                        children.push((v, p));
+                    }
+                }
+                for (v, p) in children.into_iter().rev() {
+                    match v {
+                        Value::Map(m) => todo.push((m, p)),
+                        Value::Seq(s) => seqs.push((s, p)),
+                        _ => {}
+                    }
+                }
+            } else if let Some((items, path)) = seqs.pop() {
+                for i in items.iter().rev() {
+                    match i {
+                        SeqItem::Value(Value::Map(m)) => todo.push((m, path.clone())),
+                        SeqItem::Value(Value::Seq(s)) => seqs.push((s, path.clone())),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    out
+}

@@ -132,6 +132,8 @@ pub mod codes {
     pub const CONFIG_FILE_NOT_FOUND: u8 = 61;
     /// A path (`["a"][0]`) is malformed.
     pub const INVALID_TREE_PATH_FORMAT: u8 = 91;
+    /// The plaintext has no document (an empty file).
+    pub const NEED_AT_LEAST_ONE_DOCUMENT: u8 = 92;
     /// No file argument.
     pub const NO_FILE_SPECIFIED: u8 = 100;
     /// No master key given to encrypt with.
@@ -340,6 +342,7 @@ fn lib_err(e: Error) -> Fail {
         }
         Error::Parse { .. } => codes::COULD_NOT_READ_INPUT_FILE,
         Error::AlreadyEncrypted => codes::FILE_ALREADY_ENCRYPTED,
+        Error::EmptyFile => codes::NEED_AT_LEAST_ONE_DOCUMENT,
         Error::Config { .. } => codes::ERROR_READING_CONFIG,
         _ => codes::ERROR_GENERIC,
     };
@@ -793,10 +796,11 @@ async fn encrypt(a: EncryptArgs) -> R<()> {
         shamir_threshold: threshold,
         now: None,
     };
+    warn_duplicate_keys(&tree, file);
     let enc = keyvault_sops::encrypt(tree, &groups, &opts)
         .await
         .map_err(|e| match e {
-            Error::AlreadyEncrypted => lib_err(e),
+            Error::AlreadyEncrypted | Error::EmptyFile => lib_err(e),
             e => fail(
                 codes::ERROR_ENCRYPTING_TREE,
                 format!("Error encrypting the data key or values: {e}"),
@@ -806,6 +810,25 @@ async fn encrypt(a: EncryptArgs) -> R<()> {
         .emit_encrypted(&enc)
         .map_err(|e| fail(codes::ERROR_DUMPING_TREE, e.to_string()))?;
     emit(&a.common, file, &out, false)
+}
+
+/// sops keeps every entry of a mapping whose key repeats (its stores do not check), and so does this
+/// tool; but most readers of the decrypted file keep only one of them, so say which (never the values).
+fn warn_duplicate_keys(tree: &Tree, file: &Path) {
+    let dups = keyvault_sops::tree::duplicate_keys(tree);
+    if dups.is_empty() {
+        return;
+    }
+    const SHOWN: usize = 10;
+    let mut list: Vec<String> = dups.iter().take(SHOWN).map(|k| format!("`{k}`")).collect();
+    if dups.len() > SHOWN {
+        list.push(format!("and {} more", dups.len() - SHOWN));
+    }
+    eprintln!(
+        "warning: {}: duplicate keys {}: every entry is kept, but most readers of the decrypted file keep only one; remove the duplicates",
+        file.display(),
+        list.join(", ")
+    );
 }
 
 async fn open(c: &Common, file: &Path, input: Format) -> R<SopsFile> {
@@ -945,6 +968,102 @@ async fn set(a: SetArgs) -> R<()> {
     write_back(&a.common, file, input, &sops).await
 }
 
+/// The plaintext's temporary directory: created 0700 (the file in it 0600) and removed when dropped, so
+/// every return, error and unwinding panic path of `edit` takes the plaintext with it. A terminating
+/// signal is turned into a return (see `run_editor`), so it is covered too.
+struct PlainDir(PathBuf);
+
+impl PlainDir {
+    fn create() -> std::io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!(
+            "azflux-sops-edit-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt as _;
+            b.mode(0o700);
+        }
+        b.create(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for PlainDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Why the editor did not finish.
+enum EditorStop {
+    /// A signal reached this process (sops' exit code convention: 128 + the signal number).
+    Signal(&'static str, u8),
+}
+
+/// Run the editor on `tmp` and wait for it, unless SIGTERM, SIGINT or SIGHUP arrives first: then the editor
+/// is stopped and the caller cleans up and exits 128 + signal.
+async fn run_editor(
+    prog: &str,
+    args: Vec<&str>,
+    tmp: &Path,
+) -> R<Result<std::process::ExitStatus, EditorStop>> {
+    let spawn = || {
+        tokio::process::Command::new(prog)
+            .args(&args)
+            .arg(tmp)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                fail(
+                    codes::NO_EDITOR_FOUND,
+                    format!("Error: cannot run editor `{prog}`: {e}"),
+                )
+            })
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let sig = |k: SignalKind| {
+            signal(k).map_err(|e| {
+                fail(
+                    codes::ERROR_GENERIC,
+                    format!("cannot watch for signals: {e}"),
+                )
+            })
+        };
+        let (mut term, mut int, mut hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        // the handlers are in place before the editor starts: no window where a signal kills this process
+        let mut child = spawn()?;
+        let stop = tokio::select! {
+            st = child.wait() => {
+                return st.map(Ok).map_err(|e| fail(codes::ERROR_GENERIC, format!("waiting for the editor failed: {e}")));
+            }
+            _ = term.recv() => EditorStop::Signal("SIGTERM", 143),
+            _ = int.recv() => EditorStop::Signal("SIGINT", 130),
+            _ = hup.recv() => EditorStop::Signal("SIGHUP", 129),
+        };
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+        Ok(Err(stop))
+    }
+    #[cfg(not(unix))]
+    {
+        spawn()?.wait().await.map(Ok).map_err(|e| {
+            fail(
+                codes::ERROR_GENERIC,
+                format!("waiting for the editor failed: {e}"),
+            )
+        })
+    }
+}
+
 async fn edit(a: EditArgs) -> R<()> {
     let file = file_of(&a.common)?;
     let (input, _) = formats(&a.common, file)?;
@@ -960,78 +1079,93 @@ async fn edit(a: EditArgs) -> R<()> {
     let plain = sops
         .to_plain_bytes(input)
         .map_err(|e| fail(codes::ERROR_DUMPING_TREE, e.to_string()))?;
-    let dir = std::env::temp_dir().join(format!(
-        "azflux-sops-edit-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir(&dir).map_err(|e| {
+    let dir = PlainDir::create().map_err(|e| {
         fail(
             codes::ERROR_GENERIC,
             format!("cannot create a temporary directory: {e}"),
         )
     })?;
-    let tmp = dir.join(
+    let tmp = dir.0.join(
         file.file_name()
             .unwrap_or_else(|| std::ffi::OsStr::new("file")),
     );
-    let result = async {
-        write_secret_file(&tmp, &plain).map_err(|e| {
-            fail(
-                codes::ERROR_GENERIC,
-                format!("cannot write the temporary file: {e}"),
-            )
-        })?;
-        let mut parts = editor.split_whitespace();
-        let prog = parts
-            .next()
-            .ok_or_else(|| fail(codes::NO_EDITOR_FOUND, "Error: empty editor"))?;
-        let status = std::process::Command::new(prog)
-            .args(parts)
-            .arg(&tmp)
-            .status()
-            .map_err(|e| {
-                fail(
-                    codes::NO_EDITOR_FOUND,
-                    format!("Error: cannot run editor `{prog}`: {e}"),
-                )
-            })?;
-        if !status.success() {
+    write_secret_file(&tmp, &plain).map_err(|e| {
+        fail(
+            codes::ERROR_GENERIC,
+            format!("cannot write the temporary file: {e}"),
+        )
+    })?;
+    let mut parts = editor.split_whitespace();
+    let prog = parts
+        .next()
+        .ok_or_else(|| fail(codes::NO_EDITOR_FOUND, "Error: empty editor"))?;
+    let status = match run_editor(prog, parts.collect(), &tmp).await? {
+        Ok(st) => st,
+        Err(EditorStop::Signal(name, code)) => {
+            drop(dir);
             return Err(fail(
-                codes::ERROR_GENERIC,
-                format!("the editor exited with {status}"),
+                code,
+                format!(
+                    "interrupted by {name}: the editor was stopped, the temporary plaintext removed, and {} left unchanged",
+                    file.display()
+                ),
             ));
         }
-        let edited = zeroize::Zeroizing::new(read(&tmp)?);
-        if edited.as_slice() == plain.as_slice() {
-            return Err(fail(
-                codes::FILE_HAS_NOT_BEEN_MODIFIED,
-                "File has not changed, exiting.",
-            ));
-        }
-        let tree = input.parse_plain(&edited).map_err(|e| {
-            fail(
-                codes::COULD_NOT_READ_INPUT_FILE,
-                format!("Could not load the edited file: {e}"),
-            )
-        })?;
-        if tree
-            .documents
-            .first()
-            .and_then(|d| keyvault_sops::tree::get(d, "sops"))
-            .is_some()
-        {
-            return Err(fail(
-                codes::ERROR_GENERIC,
-                "the edited file must not contain a top-level `sops` key",
-            ));
-        }
-        sops.tree = tree;
-        write_back(&a.common, file, input, &sops).await
+    };
+    if !status.success() {
+        return Err(fail(
+            codes::ERROR_GENERIC,
+            format!("the editor exited with {status}"),
+        ));
     }
-    .await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    let edited = zeroize::Zeroizing::new(read(&tmp)?);
+    drop(dir);
+    if edited.as_slice() == plain.as_slice() {
+        return Err(fail(
+            codes::FILE_HAS_NOT_BEEN_MODIFIED,
+            "File has not changed, exiting.",
+        ));
+    }
+    let empty = || {
+        fail(
+            codes::NEED_AT_LEAST_ONE_DOCUMENT,
+            format!(
+                "{}; {} was left unchanged (to delete every value, delete the file)",
+                Error::EmptyFile,
+                file.display()
+            ),
+        )
+    };
+    // An editor that leaves the file empty must not wipe every secret (sops refuses it too).
+    if edited.iter().all(u8::is_ascii_whitespace) {
+        return Err(empty());
+    }
+    let tree = input.parse_plain(&edited).map_err(|e| {
+        fail(
+            codes::COULD_NOT_READ_INPUT_FILE,
+            format!(
+                "Could not load the edited file: {e}; {} was left unchanged",
+                file.display()
+            ),
+        )
+    })?;
+    if tree.documents.is_empty() {
+        return Err(empty());
+    }
+    if tree
+        .documents
+        .first()
+        .and_then(|d| keyvault_sops::tree::get(d, "sops"))
+        .is_some()
+    {
+        return Err(fail(
+            codes::ERROR_GENERIC,
+            "the edited file must not contain a top-level `sops` key",
+        ));
+    }
+    warn_duplicate_keys(&tree, file);
+    sops.tree = tree;
+    write_back(&a.common, file, input, &sops).await
 }
 
 fn rand_suffix() -> u64 {

@@ -166,6 +166,17 @@ fn unflatten_metadata(tree: &mut Tree) -> Result<()> {
             MapItem::Entry(k, v) if k.starts_with("sops_") => {
                 found = true;
                 let path: Vec<&str> = k["sops_".len()..].split("__").collect();
+                // `insert` recurses once per segment: bound it like every other store
+                if path.len() >= crate::tree::MAX_DEPTH {
+                    return Err(Error::Parse {
+                        format: "dotenv",
+                        why: format!(
+                            "metadata key `{}…`: {}",
+                            k.chars().take(40).collect::<String>(),
+                            crate::tree::too_deep_message()
+                        ),
+                    });
+                }
                 let v = match (path.last().copied(), v) {
                     (Some("mac_only_encrypted"), Value::Str(s)) => Value::Bool(s == "true"),
                     (Some("shamir_threshold"), Value::Str(s)) => Value::Int(

@@ -79,13 +79,18 @@ pub fn parse(text: &str) -> Result<Tree> {
     }
 }
 
-fn classify(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
+fn classify(e: &serde_json::Error) -> String {
+    // serde_json stops at 128 levels (the same as crate::tree::MAX_DEPTH) with a "syntax" error; say why
+    if e.to_string().starts_with("recursion limit exceeded") {
+        return crate::tree::too_deep_message();
+    }
+    let s = match e.classify() {
         serde_json::error::Category::Eof => "unexpected end of input",
         serde_json::error::Category::Syntax => "syntax error",
         serde_json::error::Category::Data => "unexpected data",
         serde_json::error::Category::Io => "read error",
-    }
+    };
+    s.to_string()
 }
 
 /// Go `encoding/json` string encoding (HTML-safe).

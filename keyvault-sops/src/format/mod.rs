@@ -102,6 +102,8 @@ impl Format {
 
     /// Write an encrypted tree (binary files are written as JSON).
     pub fn emit_encrypted(self, tree: &Tree) -> Result<Vec<u8>> {
+        // the emitters recurse once per level
+        crate::tree::check_depth(tree)?;
         Ok(match self {
             Format::Yaml => yaml::emit(tree, 4).into_bytes(),
             Format::Json | Format::Binary => json::emit(tree).into_bytes(),

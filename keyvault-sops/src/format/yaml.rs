@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::gofmt;
-use crate::tree::{Comment, MapItem, SeqItem, Tree, Value};
+use crate::tree::{self, Comment, MapItem, SeqItem, Tree, Value};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 
@@ -355,7 +355,8 @@ pub fn parse(text: &str) -> Result<Tree> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut pending: Vec<(Comment, usize)> = Vec::new();
-    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
+    // anchor id -> (value, node count, nesting depth)
+    let mut anchors: HashMap<usize, (Value, usize, usize)> = HashMap::new();
     let mut docs: Vec<Vec<MapItem>> = Vec::new();
     let mut doc_root: Option<Vec<MapItem>> = None;
     let mut last_end = 0usize;
@@ -395,9 +396,13 @@ pub fn parse(text: &str) -> Result<Tree> {
                 }
             }
             Event::Alias(id) => {
-                let (v, size) = anchors
+                let (v, size, depth) = anchors
                     .get(&id)
                     .ok_or_else(|| perr("alias to an unknown anchor"))?;
+                // the copy lands under the open collections: it must not carry the tree past the limit
+                if stack.len() + depth > tree::MAX_DEPTH {
+                    return Err(too_deep(&span));
+                }
                 alias_nodes = alias_nodes.saturating_add(*size);
                 if alias_nodes > MAX_ALIAS_NODES {
                     return Err(perr(format!(
@@ -434,6 +439,9 @@ pub fn parse(text: &str) -> Result<Tree> {
                 completed = Some((v, anchor));
             }
             Event::MappingStart(anchor, _) => {
+                if stack.len() >= tree::MAX_DEPTH {
+                    return Err(too_deep(&span));
+                }
                 let col = span.start.col();
                 flush_outer(&mut stack, &mut pending, col);
                 stack.push(Frame::Map {
@@ -445,6 +453,9 @@ pub fn parse(text: &str) -> Result<Tree> {
                 flush_all(&mut stack, &mut pending);
             }
             Event::SequenceStart(anchor, _) => {
+                if stack.len() >= tree::MAX_DEPTH {
+                    return Err(too_deep(&span));
+                }
                 let col = span.start.col();
                 flush_outer(&mut stack, &mut pending, col);
                 stack.push(Frame::Seq {
@@ -473,7 +484,7 @@ pub fn parse(text: &str) -> Result<Tree> {
         }
         if let Some((v, anchor)) = completed {
             if anchor != 0 {
-                anchors.insert(anchor, (v.clone(), node_count(&v)));
+                anchors.insert(anchor, (v.clone(), node_count(&v), tree::depth(&v)));
             }
             match stack.last_mut() {
                 None => match v {
@@ -496,11 +507,18 @@ pub fn parse(text: &str) -> Result<Tree> {
             }
         }
     }
-    // An empty stream is one empty document.
-    if docs.is_empty() {
-        docs.push(Vec::new());
-    }
+    // An empty (or comments-only) stream has no document, as go-yaml decodes it: encrypt refuses it
+    // (`Error::EmptyFile`), and readers treat it as an empty mapping.
     Ok(Tree { documents: docs })
+}
+
+fn too_deep(span: &Span) -> Error {
+    perr(format!(
+        "line {} column {}: {}",
+        span.start.line(),
+        span.start.col() + 1,
+        tree::too_deep_message()
+    ))
 }
 
 fn resolve_or_str(text: &str, style: ScalarStyle) -> Value {

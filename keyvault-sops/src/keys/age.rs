@@ -138,12 +138,34 @@ impl MasterKey for AgeKey {
             });
         };
         let fail = |why: String| Error::MasterKey {
-            key: format!("age entry for {}", e.recipient),
+            key: if e.recipient.trim().is_empty() {
+                "age entry (it has no recipient)".into()
+            } else {
+                format!("age entry for {}", e.recipient)
+            },
             why,
         };
+        // A cut-off copy of the file leaves the armor without its end line; say so rather than relay the
+        // reader's "failed to fill whole buffer".
+        if !e
+            .enc
+            .trim_end()
+            .ends_with("-----END AGE ENCRYPTED FILE-----")
+        {
+            return Err(fail(
+                "the armored age file in `enc` is truncated (no `-----END AGE ENCRYPTED FILE-----` line); restore the file's `sops` block from version control".into(),
+            ));
+        }
         let reader = age::armor::ArmoredReader::new(e.enc.as_bytes());
         let decryptor = age::Decryptor::new(reader)
-            .map_err(|err| fail(format!("malformed age file: {err}")))?;
+            .map_err(|err| {
+                fail(match err {
+                    age::DecryptError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                        "the armored age file in `enc` is truncated; restore the file's `sops` block from version control".into()
+                    }
+                    err => format!("malformed age file: {err}"),
+                })
+            })?;
         let mut r = decryptor
             .decrypt(std::iter::once(identity as &dyn age::Identity))
             .map_err(|err| fail(format!("this identity cannot open it ({err})")))?;

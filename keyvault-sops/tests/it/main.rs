@@ -13,6 +13,7 @@ mod common;
 mod engine;
 mod errors;
 mod formats;
+mod hostile;
 mod keys;
 mod keyvault;
 mod sops_age;

@@ -521,3 +521,149 @@ fn creation_rules_rotate_and_updatekeys() {
     );
     assert_eq!(stdout(&o), "kind: Secret\nstringData:\n    token: t0k3n\n");
 }
+
+/// Writes an executable editor script into the sandbox.
+fn editor_script(sb: &Sandbox, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = sb.write(name, &format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn deeply_nested_yaml_is_an_error_not_an_abort() {
+    // issue 17's repro: 'a:\n' + '- ' * 3000 + 'x\n' exited 134 (stack overflow)
+    let sb = Sandbox::new("deep");
+    let key = AgeKey::generate();
+    sb.write("d.yaml", &format!("a:\n{}x\n", "- ".repeat(3000)));
+    let o = sb.sops(&["encrypt", "--age", &key.recipient(), "d.yaml"], &[]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nested more than 128 levels"),
+        "{}",
+        stderr(&o)
+    );
+    let o = sb.sops(&["decrypt", "d.yaml"], &[("SOPS_AGE_KEY", &identity(&key))]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
+#[test]
+fn empty_files_are_refused_with_sops_exit_code_92() {
+    let sb = Sandbox::new("empty");
+    let key = AgeKey::generate();
+    let id = identity(&key);
+    sb.write("e.yaml", "");
+    let o = sb.sops(&["encrypt", "--age", &key.recipient(), "e.yaml"], &[]);
+    assert_eq!(code(&o), 92, "{}", stderr(&o));
+    assert!(stderr(&o).contains("File cannot be completely empty"));
+
+    // an editor that empties the file must not wipe every secret
+    sb.write("s.yaml", PLAIN);
+    let text = stdout(&sb.sops(&["encrypt", "--age", &key.recipient(), "s.yaml"], &[]));
+    sb.write("x.yaml", &text);
+    for (i, body) in [": > \"$1\"", "printf '# all gone\\n\\n' > \"$1\""]
+        .iter()
+        .enumerate()
+    {
+        let ed = editor_script(&sb, &format!("empty{i}.sh"), body);
+        let o = sb.sops(
+            &["edit", "x.yaml"],
+            &[("SOPS_AGE_KEY", &id), ("EDITOR", &ed)],
+        );
+        assert_eq!(code(&o), 92, "{}", stderr(&o));
+        assert!(stderr(&o).contains("left unchanged"), "{}", stderr(&o));
+        assert_eq!(sb.read("x.yaml"), text, "the encrypted file is untouched");
+    }
+}
+
+#[test]
+fn edit_keeps_the_plaintext_private_and_removes_it_on_every_path() {
+    let sb = Sandbox::new("edit-tmp");
+    let key = AgeKey::generate();
+    let id = identity(&key);
+    let tmp = sb.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let tmp_s = tmp.display().to_string();
+    sb.write("s.yaml", PLAIN);
+    let text = stdout(&sb.sops(&["encrypt", "--age", &key.recipient(), "s.yaml"], &[]));
+    sb.write("x.yaml", &text);
+    let log = sb.path("modes.log").display().to_string();
+    let leftovers = || std::fs::read_dir(&tmp).unwrap().count();
+
+    // modes: the file 0600, its directory 0700
+    let ed = editor_script(
+        &sb,
+        "modes.sh",
+        &format!(
+            "stat -c %a \"$1\" > {log}; stat -c %a \"$(dirname \"$1\")\" >> {log}; sed -i s/hunter2/hunter9/ \"$1\""
+        ),
+    );
+    let o = sb.sops(
+        &["edit", "x.yaml"],
+        &[("SOPS_AGE_KEY", &id), ("EDITOR", &ed), ("TMPDIR", &tmp_s)],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(sb.read("modes.log"), "600\n700\n");
+    assert_eq!(leftovers(), 0);
+    let edited = sb.read("x.yaml");
+
+    // the editor fails; the edit is invalid YAML; the file did not change: no plaintext left behind
+    for (name, body) in [
+        ("fail.sh", "exit 3"),
+        ("bad.sh", "printf 'a: [\\n' > \"$1\""),
+        ("same.sh", "true"),
+        (
+            "deep.sh",
+            "python3 -c \"open('$1','w').write('a:\\n'+'- '*3000+'x\\n')\"",
+        ),
+    ] {
+        let ed = editor_script(&sb, name, body);
+        let o = sb.sops(
+            &["edit", "x.yaml"],
+            &[("SOPS_AGE_KEY", &id), ("EDITOR", &ed), ("TMPDIR", &tmp_s)],
+        );
+        assert_ne!(code(&o), 0, "{name}");
+        assert!(code(&o) < 128 || code(&o) == 200, "{name}: {}", code(&o));
+        assert_eq!(leftovers(), 0, "{name} left the plaintext behind");
+        assert_eq!(sb.read("x.yaml"), edited, "{name} changed the file");
+    }
+
+    // SIGTERM and SIGINT while the editor runs: editor stopped, plaintext removed, 128 + signal
+    for (sig, want) in [("TERM", 143), ("INT", 130)] {
+        let ed = editor_script(
+            &sb,
+            &format!("sig{sig}.sh"),
+            &format!("sed -i s/hunter9/hunter0/ \"$1\"; kill -{sig} $PPID; exec sleep 30"),
+        );
+        let started = std::time::Instant::now();
+        let o = sb.sops(
+            &["edit", "x.yaml"],
+            &[("SOPS_AGE_KEY", &id), ("EDITOR", &ed), ("TMPDIR", &tmp_s)],
+        );
+        assert_eq!(code(&o), want, "SIG{sig}: {}", stderr(&o));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(25),
+            "the editor was stopped, not waited for"
+        );
+        assert!(stderr(&o).contains(&format!("SIG{sig}")), "{}", stderr(&o));
+        assert_eq!(leftovers(), 0, "SIG{sig} left the plaintext behind");
+        assert_eq!(sb.read("x.yaml"), edited, "SIG{sig} changed the file");
+    }
+}
+
+#[test]
+fn duplicate_keys_are_warned_about_without_values() {
+    let sb = Sandbox::new("dups");
+    let key = AgeKey::generate();
+    sb.write(
+        "d.yaml",
+        "user: a\npassword: s3cr3t-one\npassword: s3cr3t-two\n",
+    );
+    let o = sb.sops(&["encrypt", "--age", &key.recipient(), "d.yaml"], &[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("duplicate keys `password`"), "{err}");
+    assert!(!err.contains("s3cr3t"), "{err}");
+    // both entries are kept, as sops keeps them
+    assert_eq!(stdout(&o).matches("password: ENC[").count(), 2);
+}
