@@ -204,6 +204,79 @@ fn project_not_found(name: &str) -> ResponseTemplate {
     )
 }
 
+/// The resource area id of Git (`GitClientBase.resource_area_identifier`).
+const GIT_AREA_ID: &str = "4e080c62-fa21-4fbc-8fef-2a10a2b38049";
+
+/// One `ApiResourceLocation` of the location service.
+struct Location {
+    id: &'static str,
+    area: &'static str,
+    resource: &'static str,
+    template: &'static str,
+    max: &'static str,
+    released: &'static str,
+    resource_version: u32,
+}
+
+impl Location {
+    fn json(&self) -> Value {
+        json!({
+            "id": self.id, "area": self.area, "resourceName": self.resource, "routeTemplate": self.template,
+            "resourceVersion": self.resource_version, "minVersion": "1.0", "maxVersion": self.max,
+            "releasedVersion": self.released,
+        })
+    }
+}
+
+/// The resources this fake serves, as the location service describes them.
+const LOCATIONS: &[Location] = &[
+    Location {
+        id: "e81700f7-3be2-46de-8624-2eb35882fcaa",
+        area: "Location",
+        resource: "ResourceAreas",
+        template: "_apis/{resource}/{areaId}",
+        max: "7.1",
+        released: "0.0",
+        resource_version: 1,
+    },
+    Location {
+        id: "225f7195-f9c7-4d14-ab28-a83f7ff77e1f",
+        area: "git",
+        resource: "repositories",
+        template: "{project}/_apis/{area}/{resource}/{repositoryId}",
+        max: "7.1",
+        released: "7.1",
+        resource_version: 1,
+    },
+    Location {
+        id: "2d874a60-a811-4f62-9c9f-963a6ea0a55b",
+        area: "git",
+        resource: "refs",
+        template: "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*filter}",
+        max: "7.1",
+        released: "7.1",
+        resource_version: 1,
+    },
+    Location {
+        id: "ea98d07b-3c87-4971-8ede-a613694ffb55",
+        area: "git",
+        resource: "pushes",
+        template: "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{pushId}",
+        max: "7.1",
+        released: "7.1",
+        resource_version: 2,
+    },
+    Location {
+        id: "fb93c0db-47ed-4a31-8c20-47552878fb44",
+        area: "git",
+        resource: "items",
+        template: "{project}/_apis/{area}/repositories/{repositoryId}/{resource}/{*path}",
+        max: "7.1",
+        released: "7.1",
+        resource_version: 1,
+    },
+];
+
 const SIGN_IN_PAGE: &str = "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body><p>Sign in to your account</p></body></html>";
 
 impl FakeDevOps {
@@ -276,6 +349,43 @@ impl FakeDevOps {
                 .mount(&git, name, method, &path, move |r| state.git_call(op, r))
                 .await;
         }
+        // The location service the official clients (the `azure-devops` Python package, the .NET and Node
+        // clients) read before their first call: `OPTIONS {org}/_apis` lists each resource's id, route
+        // template and versions, `GET {org}/_apis/ResourceAreas` where each area lives. Ids and templates are
+        // the service's (as generated into the azure-devops clients, v7.1).
+        cloud
+            .mount(
+                &git,
+                "devops.locations.options",
+                "OPTIONS",
+                r"(?i)^/[^/]+/_apis/?$",
+                |_| {
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!({"count": LOCATIONS.len(), "value": LOCATIONS.iter().map(|l| l.json()).collect::<Vec<_>>()}))
+                },
+            )
+            .await;
+        cloud
+            .mount(
+                &git,
+                "devops.locations.resource-areas",
+                "GET",
+                r"(?i)^/[^/]+/_apis/ResourceAreas/?$",
+                |r| {
+                    let org = r
+                        .path()
+                        .trim_start_matches('/')
+                        .split('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let url = format!("{}/{org}/", r.origin());
+                    ResponseTemplate::new(200).set_body_json(json!({"count": 1, "value": [
+                        {"id": GIT_AREA_ID, "name": "git", "locationUrl": url},
+                    ]}))
+                },
+            )
+            .await;
         let pats = r"(?i)^/[^/]+/_apis/tokens/pats/?$";
         for (name, method, op) in [
             ("devops.pats.create", "POST", PatOp::Create),
@@ -686,7 +796,7 @@ impl FakeDevOps {
         if let Err(refused) = self.authenticate(r, &org) {
             return refused;
         }
-        if r.query("api-version").is_none() {
+        if api_version(r).is_none() {
             return wrapped_exception(
                 400,
                 "VssVersionNotSpecifiedException",
@@ -762,7 +872,11 @@ impl FakeDevOps {
                     );
                 };
                 let name = body["name"].as_str().unwrap_or_default().to_string();
-                if body["project"]["id"].as_str() != Some(p.id.as_str()) {
+                // The project comes from the URL; a body naming another project is refused. (The service
+                // takes a body without `project`, as the azure-devops Python client sends it.)
+                if body.get("project").is_some_and(|v| !v.is_null())
+                    && body["project"]["id"].as_str() != Some(p.id.as_str())
+                {
                     return wrapped_exception(
                         400,
                         "ArgumentException",
@@ -890,7 +1004,7 @@ impl FakeDevOps {
         {
             return self.refuse();
         }
-        if r.query("api-version").is_none() {
+        if api_version(r).is_none() {
             return wrapped_exception(
                 400,
                 "VssVersionNotSpecifiedException",
@@ -1389,4 +1503,17 @@ impl crate::contract::ContractServer for FakeDevOps {
 #[allow(clippy::panic)]
 fn unreachable_url(e: crate::url::UrlError) -> RepoUrl {
     panic!("the contract suite built an invalid repository URL: {e}")
+}
+
+/// The api-version of a request: the `api-version` query parameter, or the `api-version` parameter of
+/// `Accept` (`application/json;api-version=7.1-preview.1`), which Azure DevOps accepts as well and the
+/// official clients send.
+fn api_version(r: &FakeRequest<'_>) -> Option<String> {
+    r.query("api-version").or_else(|| {
+        r.header("accept")?.split([';', ',']).find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            (k.trim().eq_ignore_ascii_case("api-version") && !v.trim().is_empty())
+                .then(|| v.trim().to_owned())
+        })
+    })
 }
