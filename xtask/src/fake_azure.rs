@@ -23,8 +23,10 @@ pub struct ServedCloud {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Starts the fake cloud on the system clock with every crate's fake mounted.
-pub async fn mounted_cloud() -> FakeCloud {
+/// Starts the fake cloud on the system clock with every crate's fake mounted. `operations`: how long the
+/// fakes' long-running operations take (cluster, registry, namespace creation…; AKS then also asks to be
+/// polled after 1 s); `None` keeps each fake's realistic default.
+pub async fn mounted_cloud_with(operations: Option<std::time::Duration>) -> FakeCloud {
     let cloud = FakeCloud::start_with(FakeCloudOptions {
         clock: Some(system_clock()),
         ..Default::default()
@@ -33,13 +35,31 @@ pub async fn mounted_cloud() -> FakeCloud {
     // Every crate's fake mounts here as the crates land (ARM resources, Key Vault, ACR, DevOps, Event Hubs).
     let _arm = cloud.arm_server().await;
     azflux_core::fake::resource_groups::FakeResourceGroups::mount(&cloud).await;
-    eventhub_auth::fake::FakeEventHubs::mount(&cloud).await;
+    let event_hubs = eventhub_auth::fake::FakeEventHubs::mount(&cloud).await;
     let _devops = devops_git::fake::FakeDevOps::mount_open(&cloud).await;
-    aks_cluster::FakeAks::mount(&cloud).await;
-    let _acr = acr_oci::FakeAcr::mount(&cloud).await;
-    keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
+    let mut aks_options = aks_cluster::FakeAksOptions::default();
+    if let Some(d) = operations {
+        aks_options.create_duration = d;
+        aks_options.update_duration = d;
+        aks_options.delete_duration = d;
+        aks_options.upgrade_duration = d;
+        aks_options.retry_after_secs = 1;
+    }
+    aks_cluster::FakeAks::mount_with(&cloud, aks_options).await;
+    let acr = acr_oci::FakeAcr::mount(&cloud).await;
+    let key_vault = keyvault_sops::fake::FakeKeyVault::mount(&cloud).await;
+    if let Some(d) = operations {
+        event_hubs.set_namespace_create_duration(d);
+        acr.set_registry_create_duration(d);
+        key_vault.set_arm_registration_time(d);
+    }
     mount_flux_releases(&cloud).await;
     cloud
+}
+
+/// [`mounted_cloud_with`] the fakes' default operation times.
+pub async fn mounted_cloud() -> FakeCloud {
+    mounted_cloud_with(None).await
 }
 
 fn ca_dir_or_default(ca_dir: Option<PathBuf>) -> PathBuf {
@@ -91,8 +111,12 @@ pub async fn start(port: u16, https: bool, ca_dir: Option<PathBuf>) -> anyhow::R
 
 /// Starts the fake cloud on the system clock served as an HTTPS proxy on `127.0.0.1:port` (0 = any); the
 /// CA certificate is written to `<ca_dir>/ca.pem` (default: a per-process temporary directory).
-pub async fn start_proxy(port: u16, ca_dir: Option<PathBuf>) -> anyhow::Result<ServedCloud> {
-    let cloud = mounted_cloud().await;
+pub async fn start_proxy(
+    port: u16,
+    ca_dir: Option<PathBuf>,
+    operations: Option<std::time::Duration>,
+) -> anyhow::Result<ServedCloud> {
+    let cloud = mounted_cloud_with(operations).await;
     let (addr, ca, task) = cloud.serve_proxy(port).await?;
     let dir = ca_dir_or_default(ca_dir);
     std::fs::create_dir_all(&dir)?;

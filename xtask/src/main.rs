@@ -32,6 +32,10 @@ enum Command {
         /// of the JSON line).
         #[arg(long)]
         proxy: bool,
+        /// With --proxy: how long long-running operations (cluster, registry, namespace creation…) take,
+        /// in seconds (default: each fake's realistic time).
+        #[arg(long, requires = "proxy")]
+        operation_seconds: Option<u64>,
         /// Print one JSON line with the endpoints and the sandbox credentials first.
         #[arg(long)]
         json: bool,
@@ -73,8 +77,14 @@ fn main() -> ExitCode {
             port,
             https,
             proxy,
+            operation_seconds,
             json,
-        } => run_async(fake_azure(port, https, proxy, json)),
+        } => run_async(fake_azure(
+            port,
+            https,
+            proxy.then(|| operation_seconds.map(std::time::Duration::from_secs)),
+            json,
+        )),
         Command::Bootstrap(args) => bootstrap(args),
         Command::Bench { what } => bench(what),
         Command::Flux { args } => xtask::flux_cli::main(args),
@@ -136,15 +146,21 @@ fn run_async(future: impl std::future::Future<Output = anyhow::Result<()>>) -> E
     }
 }
 
-async fn fake_azure(port: u16, https: bool, proxy: bool, json: bool) -> anyhow::Result<()> {
-    let served = if proxy {
-        xtask::fake_azure::start_proxy(port, None).await?
+/// `proxy`: serve as the HTTPS proxy, with these long-running operation times.
+async fn fake_azure(
+    port: u16,
+    https: bool,
+    proxy: Option<Option<std::time::Duration>>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let served = if let Some(operations) = proxy {
+        xtask::fake_azure::start_proxy(port, None, operations).await?
     } else {
         xtask::fake_azure::start(port, https, None).await?
     };
     if json {
         println!("{}", served.description);
-    } else if proxy {
+    } else if proxy.is_some() {
         println!(
             "fake Azure cloud proxy on {} (tenant {}, client {}); CA certificate: {}; Ctrl-C to stop",
             served.description["proxy"].as_str().unwrap_or_default(),

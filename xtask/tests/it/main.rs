@@ -11,5 +11,6 @@ mod credentials;
 mod eventhub_cli;
 mod fake_azure;
 mod flux_cli;
+mod foreign;
 mod lro_failure;
 mod sops_cli;
