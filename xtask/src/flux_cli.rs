@@ -7,12 +7,16 @@
 //! to a cluster: the CRD defaults are applied before the export). Errors are printed as `✗ <message>` on
 //! stderr with exit status 1 and nothing on stdout; log lines (`✚ generating …`) go to stderr like flux's.
 //!
+//! `push artifact`, `pull artifact`, `tag artifact` and `list artifacts` talk to real registries (see
+//! [`artifact`]): they are the only commands here that use the network.
+//!
 //! Azure additions the flux CLI lacks: `create image repository --provider azure` and
 //! `create secret eventhub NAME --address … [--token …]` (Azure Event Hub provider Secret).
 //! Other differences: `create secret git` over SSH needs `--private-key-file` and `--known-hosts-file`
 //! (flux generates keys and scans the host over the network); `install --export` takes the release
 //! artifacts from `--manifests DIR` or downloads them (see [`install`]).
 
+pub mod artifact;
 mod create;
 mod export;
 pub mod flags;
@@ -22,6 +26,7 @@ mod secret;
 use flags::{Kind, Spec, f, fs};
 use flux_objects::Duration;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// What a command printed and its exit status.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -42,8 +47,31 @@ pub fn main(args: Vec<String>) -> ExitCode {
     ExitCode::from(out.code)
 }
 
-/// Runs a flux command in-process and returns what it printed.
+/// Runs a flux command in-process and returns what it printed. The artifact commands run on their own
+/// thread and runtime with [`artifact_context_from_env`] (tests drive [`artifact::run`] directly).
 pub fn run(args: &[String]) -> Output {
+    if artifact::is_artifact_command(args) {
+        let args = args.to_vec();
+        return std::thread::spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(artifact::run(&args, &artifact_context_from_env())),
+                Err(e) => Output {
+                    stdout: String::new(),
+                    stderr: format!("✗ could not start the async runtime: {e}\n"),
+                    code: 1,
+                },
+            }
+        })
+        .join()
+        .unwrap_or_else(|_| Output {
+            stdout: String::new(),
+            stderr: "✗ the artifact command failed unexpectedly\n".into(),
+            code: 1,
+        });
+    }
     let mut log = String::new();
     match dispatch(args, &mut log) {
         Ok(stdout) => Output {
@@ -56,6 +84,21 @@ pub fn run(args: &[String]) -> Output {
             stderr: format!("{log}✗ {e}\n"),
             code: 1,
         },
+    }
+}
+
+/// The real network, the public cloud, and the environment credential chain (for `--provider azure`;
+/// `None` when it cannot be built).
+pub fn artifact_context_from_env() -> artifact::ArtifactContext {
+    let http = azflux_core::http::HttpPipelineOptions::default();
+    let credential =
+        crate::credentials::from_env(&|k| std::env::var(k).ok(), http.client_options())
+            .ok()
+            .map(|(c, _)| c as Arc<dyn azflux_core::TokenCredential>);
+    artifact::ArtifactContext {
+        http,
+        cloud: azflux_core::Cloud::public(),
+        credential,
     }
 }
 
@@ -143,7 +186,7 @@ fn dispatch(args: &[String], log: &mut String) -> Result<String, String> {
         ["create", "secret", kind, ..] => secret::create(kind, &args[3..]),
         ["export", ..] => export::run(&args[1..]),
         ["install", ..] => install::run(&args[1..]),
-        [] => Err("a command is required: create, export or install".into()),
+        [] => Err("a command is required: create, export, install, push, pull, tag or list".into()),
         _ => Err(unknown_command(&words)),
     }
 }
@@ -151,6 +194,10 @@ fn dispatch(args: &[String], log: &mut String) -> Result<String, String> {
 /// cobra's wording for an unknown (sub)command: `unknown command "x" for "flux create source"`.
 fn unknown_command(words: &[&str]) -> String {
     const GROUPS: &[&[&str]] = &[
+        &["push"],
+        &["pull"],
+        &["tag"],
+        &["list"],
         &["create", "source"],
         &["create", "image"],
         &["create", "secret"],

@@ -10,6 +10,7 @@ mod brownfield;
 mod credentials;
 mod eventhub_cli;
 mod fake_azure;
+mod flux_artifact;
 mod flux_cli;
 mod foreign;
 mod lro_failure;
