@@ -1,17 +1,27 @@
 //! A small Kubernetes client for the few calls bootstrap makes: server-side apply
 //! (`PATCH …?fieldManager=azflux&force=true`, `Content-Type: application/apply-patch+yaml`) and GET, with
-//! a kubeconfig (bearer token or client certificate, optional CA).
+//! a kubeconfig (bearer token, client certificate, or Entra ID; optional CA).
+//!
+//! Entra ID clusters (AKS with local accounts disabled) hand out kubeconfigs whose user runs kubelogin, an
+//! exec credential plugin. azflux runs no plugin: it reads the plugin's `--server-id` (the AKS server
+//! application, [`AKS_SERVER_APP_ID`] by default) and requests the token for `<server-id>/.default` with
+//! its own Azure credential, before each request (the credential caches and refreshes it).
 //!
 //! Why not `kube`: bootstrap applies a dozen objects and reads two statuses. `kube` 5 + `k8s-openapi`
 //! would add their build (k8s-openapi alone is one of the slowest crates to compile, on a shared 2-core
 //! machine) for typed APIs bootstrap does not use: its objects are already `serde_json::Value`s rendered
 //! by flux-objects. reqwest is already in the build.
 
+use azflux_core::TokenCredential;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
+
+/// The Entra ID application of AKS API servers: tokens for `<this>/.default` are what kubelogin gets.
+pub const AKS_SERVER_APP_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
 
 /// The field manager bootstrap applies as.
 pub const FIELD_MANAGER: &str = "azflux";
@@ -48,6 +58,14 @@ pub enum KubeError {
         /// Why.
         reason: String,
     },
+    /// No Entra ID token could be obtained for the API server.
+    #[error("no Entra ID token for the Kubernetes API ({scope}): {reason}")]
+    Token {
+        /// The scope requested.
+        scope: String,
+        /// Why (the credential's error, without secrets).
+        reason: String,
+    },
     /// The object cannot be applied (no kind/name, unknown kind).
     #[error("cannot apply {object}: {why}")]
     InvalidObject {
@@ -73,6 +91,10 @@ pub struct Kubeconfig {
     pub ca_pem: Option<String>,
     /// Skip TLS verification (kubeconfig `insecure-skip-tls-verify`).
     pub insecure: bool,
+    /// Entra ID: the server application id of a kubelogin user; azflux requests `<id>/.default` itself.
+    pub entra_server_id: Option<String>,
+    /// The credential Entra ID tokens are requested with ([`Kubeconfig::with_entra_credential`]).
+    pub entra_credential: Option<Arc<dyn TokenCredential>>,
 }
 
 impl fmt::Debug for Kubeconfig {
@@ -86,7 +108,8 @@ impl fmt::Debug for Kubeconfig {
                 &self.client_identity.as_ref().map(|_| "<redacted>"),
             )
             .field("insecure", &self.insecure)
-            .finish()
+            .field("entra_server_id", &self.entra_server_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +173,24 @@ impl Kubeconfig {
             client_identity: None,
             ca_pem: None,
             insecure: false,
+            entra_server_id: None,
+            entra_credential: None,
         }
+    }
+
+    /// Lets an Entra ID (kubelogin) kubeconfig get its tokens from `credential`; no effect on others.
+    pub fn with_entra_credential(mut self, credential: Arc<dyn TokenCredential>) -> Self {
+        if self.entra_server_id.is_some() {
+            self.entra_credential = Some(credential);
+        }
+        self
+    }
+
+    /// The scope of the Entra ID tokens this kubeconfig authenticates with, if it uses Entra ID.
+    pub fn entra_scope(&self) -> Option<String> {
+        self.entra_server_id
+            .as_ref()
+            .map(|id| format!("{id}/.default"))
     }
 
     /// Parses a kubeconfig file's text and picks `context` (default: `current-context`).
@@ -209,6 +249,8 @@ impl Kubeconfig {
             client_identity: None,
             ca_pem,
             insecure: cluster.value.insecure,
+            entra_server_id: None,
+            entra_credential: None,
         };
         if let Some(user) = user {
             if let Some(t) = &user.token {
@@ -220,14 +262,52 @@ impl Kubeconfig {
                     b64(k, "client-key-data")?
                 );
                 config.client_identity = Some(SecretString::from(pem));
-            } else if user.exec.is_some() {
-                return Err(bad(
-                    "uses an exec credential plugin, which azflux does not run: use `az aks get-credentials --admin` or a token".into(),
-                ));
+            } else if let Some(exec) = &user.exec {
+                config.entra_server_id = Some(kubelogin_server_id(exec).map_err(bad)?);
             }
         }
         Ok(config)
     }
+}
+
+/// The `--server-id` of a kubelogin exec user (the AKS server application when absent); other plugins
+/// are refused with what to use instead.
+fn kubelogin_server_id(exec: &Value) -> Result<String, String> {
+    let command = exec.get("command").and_then(Value::as_str).unwrap_or("");
+    let program = command
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(command)
+        .trim_end_matches(".exe");
+    if program != "kubelogin" {
+        return Err(format!(
+            "uses the exec credential plugin '{program}', which azflux does not run (it understands kubelogin, whose Entra ID token it requests itself): use a kubeconfig with a token or a client certificate, or the one `az aks get-credentials` writes"
+        ));
+    }
+    let args: Vec<&str> = exec
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut id = None;
+    for (i, arg) in args.iter().enumerate() {
+        if let Some(v) = arg.strip_prefix("--server-id=") {
+            id = Some(v.to_owned());
+        } else if *arg == "--server-id" {
+            id = args.get(i + 1).map(|v| (*v).to_owned());
+        }
+    }
+    let id = id.unwrap_or_else(|| AKS_SERVER_APP_ID.to_owned());
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-:/.".contains(c))
+    {
+        return Err(format!(
+            "names kubelogin --server-id '{id}', which is not an application id or URI: fix the kubeconfig, or fetch it again with `az aks get-credentials`"
+        ));
+    }
+    Ok(id)
 }
 
 /// Where an object lives in the API: its URL path and a display name.
@@ -343,6 +423,8 @@ pub struct KubeClient {
     http: reqwest::Client,
     server: String,
     token: Option<SecretString>,
+    /// Entra ID: the scope and the credential each request's token comes from.
+    entra: Option<(String, Arc<dyn TokenCredential>)>,
 }
 
 impl fmt::Debug for KubeClient {
@@ -380,6 +462,15 @@ impl KubeClient {
         if config.insecure {
             builder = builder.danger_accept_invalid_certs(true);
         }
+        let entra = match (config.entra_scope(), &config.entra_credential) {
+            (Some(scope), Some(credential)) => Some((scope, credential.clone())),
+            (Some(_), None) => {
+                return Err(bad(
+                    "authenticates with Entra ID (kubelogin) but no Azure credential was given to request its token with".into(),
+                ));
+            }
+            (None, _) => None,
+        };
         let http = builder
             .build()
             .map_err(|e| bad(format!("could not build an HTTP client: {e}")))?;
@@ -387,6 +478,7 @@ impl KubeClient {
             http,
             server: config.server.trim_end_matches('/').to_owned(),
             token: config.token.clone(),
+            entra,
         })
     }
 
@@ -395,12 +487,25 @@ impl KubeClient {
         &self.server
     }
 
-    fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        url: String,
+    ) -> Result<reqwest::RequestBuilder, KubeError> {
         let r = self.http.request(method, url);
-        match &self.token {
+        if let Some((scope, credential)) = &self.entra {
+            let token = azflux_core::credential::token_for(credential.as_ref(), scope)
+                .await
+                .map_err(|e| KubeError::Token {
+                    scope: scope.clone(),
+                    reason: e.to_string(),
+                })?;
+            return Ok(r.bearer_auth(token.token.secret()));
+        }
+        Ok(match &self.token {
             Some(t) => r.bearer_auth(t.expose_secret()),
             None => r,
-        }
+        })
     }
 
     async fn send(
@@ -437,10 +542,12 @@ impl KubeClient {
 
     /// GETs an object; `None` when it does not exist.
     pub async fn get(&self, object: &ObjectRef) -> Result<Option<Value>, KubeError> {
-        let req = self.request(
-            reqwest::Method::GET,
-            format!("{}{}", self.server, object.path()),
-        );
+        let req = self
+            .request(
+                reqwest::Method::GET,
+                format!("{}{}", self.server, object.path()),
+            )
+            .await?;
         let (status, body) = self.send(req, object).await?;
         match status {
             200 => Ok(Some(body)),
@@ -463,6 +570,7 @@ impl KubeClient {
         })?;
         let req = self
             .request(reqwest::Method::PATCH, url)
+            .await?
             .header("content-type", "application/apply-patch+yaml")
             .body(body);
         tracing::debug!(object = %object, "server-side apply");

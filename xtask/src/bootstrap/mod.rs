@@ -678,18 +678,21 @@ pub fn build_plan(
     let mut identity_steps = Vec::new();
     for c in config.clusters.iter().filter(|c| c.kubeconfig.is_none()) {
         let rg = ResourceGroupStep::id_for(&c.resource_group);
-        steps.push(Arc::new(AksClusterStep::new(
-            &c.name,
-            vec![rg.clone()],
-            aks_cluster::ClusterSpec::new(
-                &config.subscription_id,
-                &c.resource_group,
+        steps.push(Arc::new(
+            AksClusterStep::new(
                 &c.name,
-                &c.location,
-            ),
-            services.clusters.clone(),
-            services.kube_route.clone(),
-        )));
+                vec![rg.clone()],
+                aks_cluster::ClusterSpec::new(
+                    &config.subscription_id,
+                    &c.resource_group,
+                    &c.name,
+                    &c.location,
+                ),
+                services.clusters.clone(),
+                services.kube_route.clone(),
+            )
+            .with_credential(services.credential.clone()),
+        ));
         steps.push(Arc::new(FluxIdentityStep::new(
             &c.name,
             vec![rg],
@@ -1446,6 +1449,8 @@ pub async fn real_inputs(
                 what: format!("cluster {}", c.name),
                 why: e.to_string(),
             })?;
+        // A kubelogin (Entra ID) user gets its token from the run's own credential: no kubelogin needed.
+        let kc = kc.with_entra_credential(credential.clone());
         seeds.put(&c.name, keys::KUBECONFIG, kc);
     }
     let aks = Arc::new(aks_cluster::ClustersClient::new(

@@ -1207,12 +1207,26 @@ fn kubeconfigs_are_parsed_and_their_secrets_redacted() {
     assert!(!format!("{kc:?}").contains("very-secret-token"));
     let err = xtask::bootstrap::kube::Kubeconfig::parse(&text, Some("other")).unwrap_err();
     assert!(err.to_string().contains("has no context 'other'"), "{err}");
+    // kubelogin (Entra ID) is understood: azflux requests its token itself; other plugins are refused.
     let exec = text.replace(
         "    token: very-secret-token\n",
         "    exec:\n      command: kubelogin\n",
     );
-    let err = xtask::bootstrap::kube::Kubeconfig::parse(&exec, None).unwrap_err();
-    assert!(err.to_string().contains("exec credential plugin"), "{err}");
+    let kc = xtask::bootstrap::kube::Kubeconfig::parse(&exec, None).unwrap();
+    assert_eq!(
+        kc.entra_scope().as_deref(),
+        Some("6dae42f8-4368-4678-94ff-3960e28e3630/.default")
+    );
+    let other = text.replace(
+        "    token: very-secret-token\n",
+        "    exec:\n      command: /usr/bin/gke-gcloud-auth-plugin\n",
+    );
+    let err = xtask::bootstrap::kube::Kubeconfig::parse(&other, None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("exec credential plugin 'gke-gcloud-auth-plugin'"),
+        "{err}"
+    );
     // Object paths as the API server lays them out.
     use xtask::bootstrap::kube::ObjectRef;
     assert_eq!(

@@ -8,6 +8,7 @@ mod bootstrap_plan;
 mod bootstrap_ssh;
 mod brownfield;
 mod credentials;
+mod entra_kube;
 mod eventhub_cli;
 mod fake_azure;
 mod flux_artifact;

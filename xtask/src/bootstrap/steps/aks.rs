@@ -66,6 +66,7 @@ pub struct AksClusterStep {
     spec: ClusterSpec,
     clusters: Arc<dyn Clusters>,
     route: Option<KubeRoute>,
+    credential: Option<Arc<dyn azflux_core::TokenCredential>>,
 }
 
 impl std::fmt::Debug for AksClusterStep {
@@ -97,7 +98,14 @@ impl AksClusterStep {
             spec,
             clusters,
             route,
+            credential: None,
         }
+    }
+
+    /// The credential an Entra ID cluster's kubeconfig (kubelogin user) gets its tokens from.
+    pub fn with_credential(mut self, credential: Arc<dyn azflux_core::TokenCredential>) -> Self {
+        self.credential = Some(credential);
+        self
     }
 
     async fn publish(&self, ctx: &StepContext, issuer: Option<String>) -> StepResult<()> {
@@ -114,6 +122,9 @@ impl AksClusterStep {
         let mut kubeconfig =
             Kubeconfig::parse(secrecy::ExposeSecret::expose_secret(&raw.yaml), None)
                 .map_err(|e| super::kube_error(&resource, &e))?;
+        if let Some(credential) = &self.credential {
+            kubeconfig = kubeconfig.with_entra_credential(credential.clone());
+        }
         if let Some(route) = &self.route {
             kubeconfig = route(&self.cluster, kubeconfig);
         }

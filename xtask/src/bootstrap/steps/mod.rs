@@ -57,6 +57,7 @@ pub fn kube_error(resource: &str, e: &super::kube::KubeError) -> StepError {
         E::Api { status: 401 | 403, .. } => err.todo("the cluster refused the kubeconfig's credentials: refresh them (`az aks get-credentials`), then run again"),
         E::Transport { .. } => err.todo("the API server is unreachable: check the kubeconfig's server and your network, then run again"),
         E::Kubeconfig { .. } => err.todo("fix the kubeconfig (cluster.kubeconfig / cluster.context), then run again"),
+        E::Token { .. } => err.todo("azflux requests the cluster's Entra ID token with your Azure credential: sign in (`az login`, or the service principal / workload identity variables), then run again"),
         _ => err,
     }
 }
