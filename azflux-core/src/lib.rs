@@ -9,6 +9,7 @@ pub mod error;
 pub mod fake;
 pub mod http;
 pub mod secret;
+pub mod test_servers;
 
 pub use azure_core::credentials::TokenCredential;
 pub use cloud::Cloud;

@@ -30,13 +30,10 @@ pub fn tool(env: &str, default: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "CI is set but {} is missing ({env}); source acr-oci/tests/servers/ci-setup.sh",
-            path.display()
-        );
-    }
-    eprintln!("skipping: {} not found (set {env})", path.display());
+    azflux_core::test_servers::missing(
+        &format!("{} ({env})", path.display()),
+        "source acr-oci/tests/servers/ci-setup.sh",
+    );
     None
 }
 

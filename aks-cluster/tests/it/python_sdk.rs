@@ -25,12 +25,9 @@ fn venv_python() -> Option<PathBuf> {
 #[tokio::test]
 async fn python_sdk_creates_a_cluster_and_a_federated_identity_against_the_fake() {
     let Some(python) = venv_python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the Python venv is missing: source aks-cluster/tests/servers/ci-setup.sh"
-        );
-        eprintln!(
-            "skipped: no Python venv with the Azure SDK (source aks-cluster/tests/servers/ci-setup.sh)"
+        azflux_core::test_servers::missing(
+            "a Python venv with the Azure SDK (AZFLUX_PY_VENV)",
+            "source aks-cluster/tests/servers/ci-setup.sh",
         );
         return;
     };

@@ -10,10 +10,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use devops_git::{RepoUrl, SshKeyAlgorithm, SshKeyPair};
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
 fn script_env(script: &str, required: &[&str]) -> Option<HashMap<String, String>> {
     let from_env: HashMap<String, String> = required
         .iter()
@@ -22,10 +18,10 @@ fn script_env(script: &str, required: &[&str]) -> Option<HashMap<String, String>
     if from_env.len() == required.len() {
         return Some(from_env);
     }
-    if in_ci() {
-        panic!(
-            "CI is set but the git test server is not configured: run devops-git/tests/servers/{script} and export the variables it prints ({})",
-            required.join(", ")
+    if azflux_core::test_servers::required() {
+        azflux_core::test_servers::missing(
+            &format!("the git test server ({})", required.join(", ")),
+            &format!("eval \"$(bash devops-git/tests/servers/{script})\""),
         );
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,9 +29,12 @@ fn script_env(script: &str, required: &[&str]) -> Option<HashMap<String, String>
         .join(script);
     let out = Command::new("bash").arg(&path).output().ok()?;
     if !out.status.success() {
-        eprintln!(
-            "skipping: {script} could not start the server: {}",
-            String::from_utf8_lossy(&out.stderr)
+        azflux_core::test_servers::missing(
+            &format!(
+                "the git test server ({script} could not start it: {})",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "run it as root with lighttpd, openssh-server and git installed",
         );
         return None;
     }

@@ -224,14 +224,9 @@ fn conformance_suite_passes_on_the_shared_fixtures() {
     let fixtures = xtask::conformance::flux::default_fixtures();
     if !fixtures.join("flux").is_dir() {
         // The fixtures live outside the repository; CI always has ../shared beside the clone.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but the shared fixtures are missing at {} (set AZFLUX_FIXTURES to their directory)",
-            fixtures.display()
-        );
-        eprintln!(
-            "shared fixtures not found at {}; conformance is run by `cargo xtask conformance`",
-            fixtures.display()
+        azflux_core::test_servers::missing(
+            &format!("the shared fixtures ({})", fixtures.display()),
+            "set AZFLUX_FIXTURES to the fixtures directory",
         );
         return;
     }
