@@ -9,3 +9,4 @@ pub mod fake_azure;
 pub mod flux_cli;
 pub mod human;
 pub mod sops_cli;
+pub mod test_runner;

@@ -40,6 +40,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run every test: installs what the tests need (as root) or says what to install, starts the local
+    /// servers, runs the suite with CI's rule (a missing server fails), then conformance; prints the counts.
+    Test(xtask::test_runner::TestArgs),
     /// Run the conformance checks against upstream fixtures kept outside the repo.
     Conformance {
         /// The fixtures directory (`../shared/fixtures`).
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
             json,
         )),
         Command::Bootstrap(args) => bootstrap(args),
+        Command::Test(args) => xtask::test_runner::main(args),
         Command::Bench { what } => bench(what),
         Command::Flux { args } => xtask::flux_cli::main(args),
         Command::Sops { args } => xtask::sops_cli::main(args),
