@@ -103,6 +103,7 @@ impl HttpPipelineOptions {
     /// The same transport and retry settings as azure_core [`ClientOptions`], for SDK clients and
     /// azure_identity credentials that should go where azflux's own requests go.
     pub fn client_options(&self) -> ClientOptions {
+        crate::install_crypto_provider();
         let mut options = ClientOptions::default();
         if let Some(transport) = &self.transport {
             options.transport = Some(Transport::new(transport.clone()));
@@ -294,6 +295,7 @@ impl fmt::Debug for HttpPipeline {
 impl HttpPipeline {
     /// A pipeline without authentication (for token endpoints, SAS-signed and basic-auth requests).
     pub fn new(options: &HttpPipelineOptions) -> Self {
+        crate::install_crypto_provider();
         Self::build(options, None)
     }
 

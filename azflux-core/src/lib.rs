@@ -10,7 +10,9 @@ pub mod fake;
 pub mod http;
 pub mod secret;
 pub mod test_servers;
+pub mod tls;
 
 pub use azure_core::credentials::TokenCredential;
 pub use cloud::Cloud;
 pub use error::{Error, Result, ServiceError};
+pub use tls::install_crypto_provider;

@@ -69,6 +69,8 @@ pub fn from_env(
     env: &dyn Fn(&str) -> Option<String>,
     client_options: ClientOptions,
 ) -> anyhow::Result<(Arc<CachedCredential>, CredentialKind)> {
+    // azure_identity builds its default reqwest transport when `client_options` names none.
+    azflux_core::install_crypto_provider();
     let tenant = env("AZURE_TENANT_ID").filter(|v| !v.is_empty());
     let client_id = env("AZURE_CLIENT_ID").filter(|v| !v.is_empty());
     if let (Some(tenant), Some(client_id), Some(secret)) =

@@ -2,6 +2,7 @@
 //! `main.rs` only parses flags and calls into these modules.
 
 pub mod bootstrap;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod credentials;
 pub mod eventhub_cli;

@@ -398,9 +398,18 @@ fn run_echoing(command: &mut Command, mut line: impl FnMut(&str)) -> Result<bool
     Ok(status.success())
 }
 
+/// The fixtures directory: `AZFLUX_FIXTURES` when set (a git worktree or clone that has no `../shared`
+/// beside it), else `../shared/fixtures` next to the repository.
+pub fn default_fixtures() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AZFLUX_FIXTURES") {
+        return human::normalize(&PathBuf::from(dir));
+    }
+    human::normalize(&human::workspace_root().join("../shared/fixtures"))
+}
+
 /// The fixtures directory conformance runs against, when it exists.
 pub fn fixtures_dir() -> Option<PathBuf> {
-    let dir = crate::conformance::flux::default_fixtures();
+    let dir = default_fixtures();
     dir.is_dir().then_some(dir)
 }
 
@@ -485,6 +494,7 @@ pub fn main(args: TestArgs) -> ExitCode {
             let mut c = Command::new(&cargo);
             c.current_dir(&root)
                 .args(["run", "--quiet", "--package", "xtask", "--bin", "xtask"])
+                .args(["--features", "conformance"])
                 .args(["--", "conformance", "--fixtures"])
                 .arg(f);
             let mut last = String::new();
@@ -498,7 +508,7 @@ pub fn main(args: TestArgs) -> ExitCode {
         (None, false) => {
             eprintln!(
                 "== conformance not run: no fixtures at {} (set AZFLUX_FIXTURES)",
-                crate::conformance::flux::default_fixtures().display()
+                default_fixtures().display()
             );
             None
         }

@@ -66,7 +66,7 @@ impl FakeCa {
             ca_pem: cert.pem(),
             ca_der: cert.der().clone(),
             issuer: Mutex::new(Issuer::new(params, key)),
-            provider: Arc::new(rustls::crypto::aws_lc_rs::default_provider()),
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
             leaves: Mutex::new(HashMap::new()),
         })
     }

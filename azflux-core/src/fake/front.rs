@@ -75,7 +75,7 @@ pub fn generate_tls() -> Result<GeneratedTls, String> {
     let leaf_key = KeyPair::generate().map_err(err)?;
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
 
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let chain = vec![leaf.der().clone(), ca_cert.der().clone()];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -144,6 +144,7 @@ pub(crate) struct Forwarder {
 
 impl Forwarder {
     pub(crate) fn new(router: Arc<Router>, faults: Arc<FaultInjector>, limits: Limits) -> Self {
+        crate::install_crypto_provider();
         // Never through a proxy from the environment: the fakes listen on loopback.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -174,6 +174,7 @@ pub struct RouterTransport {
 impl RouterTransport {
     /// A transport over `router`, applying `faults` of kind [`Fault::Drop`].
     pub fn new(router: Arc<Router>, faults: Arc<FaultInjector>) -> Self {
+        crate::install_crypto_provider();
         // Never through a proxy from the environment: the fakes listen on loopback.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

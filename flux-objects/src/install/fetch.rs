@@ -20,6 +20,10 @@ pub struct GitHubReleaseSource {
 impl GitHubReleaseSource {
     /// A source for the public GitHub releases, caching in `cache_dir`.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        // reqwest is built with `rustls-no-provider`: install ring unless a provider is installed.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         GitHubReleaseSource {
             base_url: GITHUB_RELEASES.to_owned(),
             cache_dir: cache_dir.into(),

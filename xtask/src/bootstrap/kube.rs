@@ -442,6 +442,7 @@ impl KubeClient {
             what: config.context.clone(),
             why,
         };
+        azflux_core::install_crypto_provider();
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("azflux/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(60));

@@ -1001,11 +1001,7 @@ fn validate_corpus(schemas: &Schemas, report: &mut SuiteReport) {
     }
 }
 
-/// The fixtures path used by tests: `AZFLUX_FIXTURES` when set (a git worktree or clone that has no
-/// `../shared` beside it), else `../shared/fixtures` next to the repo.
+/// The fixtures path used by tests (see [`crate::test_runner::default_fixtures`]).
 pub fn default_fixtures() -> PathBuf {
-    if let Some(dir) = std::env::var_os("AZFLUX_FIXTURES") {
-        return crate::human::normalize(&PathBuf::from(dir));
-    }
-    crate::human::normalize(&crate::human::workspace_root().join("../shared/fixtures"))
+    crate::test_runner::default_fixtures()
 }

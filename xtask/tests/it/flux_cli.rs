@@ -219,6 +219,7 @@ fn the_binary_prints_to_stdout_and_exits_1_on_errors() {
     );
 }
 
+#[cfg(feature = "conformance")]
 #[test]
 fn conformance_suite_passes_on_the_shared_fixtures() {
     let fixtures = xtask::conformance::flux::default_fixtures();
