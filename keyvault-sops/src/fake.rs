@@ -42,6 +42,31 @@ use wiremock::ResponseTemplate;
 /// The audience Key Vault tokens carry.
 pub const KEY_VAULT_AUDIENCE: &str = "https://vault.azure.net";
 
+/// The data-plane api-versions Key Vault answers: the folders of
+/// `azure-rest-api-specs/specification/keyvault/data-plane/Microsoft.KeyVault` (stable and preview), which
+/// include what the pinned clients send (azure-keyvault-keys 4.11: `2025-07-01`; the az CLI 2.91's
+/// 4.12 beta: `2026-01-01-preview`).
+pub const DATA_PLANE_API_VERSIONS: &[&str] = &[
+    "2015-06-01",
+    "2016-10-01",
+    "7.0",
+    "7.1",
+    "7.2",
+    "7.3",
+    "7.4",
+    "7.5",
+    "7.6",
+    "7.3-preview",
+    "7.4-preview.1",
+    "7.5-preview.1",
+    "7.6-preview.1",
+    "7.6-preview.2",
+    "2025-06-01-preview",
+    "2025-07-01",
+    "2025-07-01-preview",
+    "2026-01-01-preview",
+];
+
 /// Every key operation a fake key allows by default.
 const ALL_OPS: [&str; 6] = [
     "encrypt",
@@ -404,11 +429,21 @@ impl FakeKeyVault {
     }
 
     fn handle(&self, cloud: &FakeCloud, r: &FakeRequest<'_>, op: &str) -> ResponseTemplate {
-        if r.query("api-version").is_none_or(|v| v.is_empty()) {
+        let Some(version) = r.query("api-version").filter(|v| !v.is_empty()) else {
             return kv_error(
                 400,
                 "BadParameter",
                 "The 'api-version' query parameter is required.",
+                None,
+            );
+        };
+        if !DATA_PLANE_API_VERSIONS.contains(&version.as_str()) {
+            return kv_error(
+                400,
+                "BadParameter",
+                &format!(
+                    "The specified version ({version}) is not recognized. Consider using the latest supported version (2025-07-01)."
+                ),
                 None,
             );
         }

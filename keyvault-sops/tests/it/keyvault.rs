@@ -535,8 +535,22 @@ async fn the_fake_requires_api_version_and_a_key_vault_token() {
     };
     let no_version = send(&format!("{VAULT}/keys/k"), Some(token.clone())).await;
     assert_eq!(no_version.status, 400);
-    let ok = send(&format!("{VAULT}/keys/k?api-version=7.4"), Some(token)).await;
-    assert_eq!(ok.status, 200);
+    for version in ["7.4", "7.6", "2025-07-01", "2026-01-01-preview"] {
+        let ok = send(
+            &format!("{VAULT}/keys/k?api-version={version}"),
+            Some(token.clone()),
+        )
+        .await;
+        assert_eq!(ok.status, 200, "{version}");
+    }
+    let unknown = send(&format!("{VAULT}/keys/k?api-version=7.9"), Some(token)).await;
+    assert_eq!(unknown.status, 400);
+    assert!(
+        String::from_utf8_lossy(&unknown.body)
+            .contains("The specified version (7.9) is not recognized"),
+        "{}",
+        String::from_utf8_lossy(&unknown.body)
+    );
     let arm_token = w.cloud.entra().mint(
         &w.cloud.sandbox().tenant_id,
         &w.cloud.sandbox().client_id,
