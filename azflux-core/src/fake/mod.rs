@@ -7,6 +7,7 @@
 //! [`FakeCloud::mount`], which counts requests per route and applies injected faults first.
 
 pub mod arm;
+pub mod arm_kit;
 pub mod ca;
 pub mod client_credential;
 pub mod entra;
@@ -104,6 +105,7 @@ struct Inner {
     sandbox: SandboxIdentity,
     arm_throttle: arm::ArmThrottle,
     transport: Arc<RouterTransport>,
+    arm_kit: std::sync::OnceLock<arm_kit::ArmKit>,
 }
 
 impl fmt::Debug for FakeCloud {
@@ -171,9 +173,16 @@ impl FakeCloud {
                 sandbox,
                 arm_throttle: arm::ArmThrottle::default(),
                 transport,
+                arm_kit: std::sync::OnceLock::new(),
             }),
         };
         this.mount_entra().await;
+        let kit = this.arm_kit();
+        kit.mount().await;
+        kit.add_principal(
+            &this.inner.sandbox.object_id,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
         this
     }
 

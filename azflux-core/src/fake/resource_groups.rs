@@ -1,81 +1,115 @@
-//! The fake of Microsoft.Resources resource groups: `PUT`/`GET`/`DELETE
-//! /subscriptions/{sub}/resourcegroups/{rg}` (api-version 2021-04-01+), stateful.
+//! Microsoft.Resources resource groups on the [ARM kit](super::arm_kit): `PUT`/`GET`/`HEAD`/`PATCH`/`DELETE
+//! /subscriptions/{sub}/resourcegroups/{rg}` and `GET /subscriptions/{sub}/resourcegroups` (paged), any case
+//! of `resourcegroups`, api-versions of Microsoft.Resources.
+//!
+//! Contract (`specification/resources/resource-manager/Microsoft.Resources/stable/2024-11-01/
+//! resources.json`, ResourceGroups_*): `location` is required (`400 LocationRequired`); a PUT of an
+//! existing group in another location is `409 InvalidResourceGroupLocation`; names are 1-90 letters,
+//! digits, `_`, `-`, `.`, `(`, `)`, not ending in `.` (`400 ResourceGroupNameInvalid`, wording
+//! inferred); a DELETE removes the group and every resource in it.
+//!
+//! The kit always serves groups; [`FakeResourceGroups::mount`] also makes every other resource need its
+//! group (`404 ResourceGroupNotFound`), as ARM does — crates' contract tests that do not model groups run
+//! without it.
 
 use super::FakeCloud;
-use super::arm::arm_error;
+use super::arm_kit::{ArmError, Ctx, Hooks, RESOURCE_GROUP_TYPE};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use wiremock::ResponseTemplate;
 
-/// The resource groups the fake holds, by lower-case id.
-#[derive(Debug, Clone, Default)]
+/// The resource-group hooks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ResourceGroupHooks;
+
+fn name_ok(name: &str) -> bool {
+    (1..=90).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
+        && !name.ends_with('.')
+}
+
+impl Hooks for ResourceGroupHooks {
+    fn put(&self, ctx: &mut Ctx<'_>, request: Value) -> Result<Value, ArmError> {
+        let name = ctx.path.name().to_owned();
+        if !name_ok(&name) {
+            return Err(ArmError::bad_request(
+                "ResourceGroupNameInvalid",
+                format!(
+                    "Resource group name '{name}' is invalid. The name can contain only letters, digits, underscores, hyphens, periods and parentheses, can be up to 90 characters long, and cannot end with a period."
+                ),
+            ));
+        }
+        let Some(location) = request
+            .get("location")
+            .and_then(Value::as_str)
+            .filter(|l| !l.trim().is_empty())
+            .map(super::arm_kit::normalize_location)
+        else {
+            return Err(ArmError::bad_request(
+                "LocationRequired",
+                "The location property is required for this definition.",
+            ));
+        };
+        if let Some(existing) = ctx.existing()
+            && existing.body["location"] != json!(location)
+        {
+            return Err(ArmError::conflict(
+                "InvalidResourceGroupLocation",
+                format!(
+                    "Invalid resource group location '{location}'. The Resource group already exists in location '{}'.",
+                    existing.body["location"].as_str().unwrap_or_default()
+                ),
+            ));
+        }
+        // The group keeps the name it was created with.
+        let (id, name) = match ctx.existing() {
+            Some(e) => (e.id.clone(), e.body["name"].clone()),
+            None => (ctx.id(), json!(name)),
+        };
+        let mut body = json!({
+            "id": id,
+            "name": name,
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": location,
+            "tags": request.get("tags").cloned().filter(Value::is_object).unwrap_or(json!({})),
+            "properties": {"provisioningState": "Succeeded"},
+        });
+        if let Some(managed_by) = request.get("managedBy").filter(|m| m.is_string()) {
+            body["managedBy"] = managed_by.clone();
+        }
+        Ok(body)
+    }
+
+    fn get(&self, ctx: &mut Ctx<'_>) -> Result<Value, ArmError> {
+        match ctx.existing() {
+            Some(r) => Ok(r.body.clone()),
+            None => Err(ArmError::resource_group_not_found(ctx.path.name())),
+        }
+    }
+}
+
+/// The resource groups of a cloud, with ARM's rule that resources need their group.
+#[derive(Debug, Clone)]
 pub struct FakeResourceGroups {
-    groups: Arc<Mutex<BTreeMap<String, Value>>>,
+    cloud: FakeCloud,
 }
 
 impl FakeResourceGroups {
-    /// Mounts the resource-group routes on the cloud's ARM server.
+    /// Turns on `ResourceGroupNotFound` for every resource of the cloud's kit.
     pub async fn mount(cloud: &FakeCloud) -> Self {
-        let this = Self::default();
-        let arm = cloud.arm_server().await;
-        let path = r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+$";
-        for method in ["PUT", "GET", "DELETE"] {
-            let (c, state) = (cloud.clone(), this.clone());
-            cloud
-                .mount(&arm, &format!("resourcegroups.{}", method.to_ascii_lowercase()), method, path, move |r| {
-                    let call = match c.arm_call(r) {
-                        Ok(call) => call,
-                        Err(e) => return e,
-                    };
-                    let segments: Vec<&str> = r.path().split('/').collect();
-                    let (sub, name) = (segments.get(2).copied().unwrap_or_default(), segments.get(4).copied().unwrap_or_default());
-                    let id = format!("/subscriptions/{sub}/resourceGroups/{name}");
-                    let key = id.to_ascii_lowercase();
-                    let mut groups = state.groups.lock().unwrap_or_else(PoisonError::into_inner);
-                    let answer = match r.method().as_str() {
-                        "PUT" => {
-                            let Some(location) = r.json().and_then(|b| b.get("location").and_then(|l| l.as_str()).map(str::to_owned)) else {
-                                return call.respond(arm_error(400, "LocationRequired", "The location property is required for this definition."));
-                            };
-                            let tags = r.json().and_then(|b| b.get("tags").cloned()).unwrap_or(json!({}));
-                            let existed = groups.contains_key(&key);
-                            if let Some(existing) = groups.get(&key)
-                                && existing["location"] != json!(location)
-                            {
-                                let message = format!(
-                                    "Invalid resource group location '{location}'. The Resource group already exists in location '{}'.",
-                                    existing["location"].as_str().unwrap_or_default()
-                                );
-                                return call.respond(arm_error(409, "InvalidResourceGroupLocation", &message));
-                            }
-                            let body = json!({"id": id, "name": name, "type": "Microsoft.Resources/resourceGroups", "location": location, "tags": tags, "properties": {"provisioningState": "Succeeded"}});
-                            groups.insert(key, body.clone());
-                            ResponseTemplate::new(if existed { 200 } else { 201 }).set_body_json(body)
-                        }
-                        "GET" => match groups.get(&key) {
-                            Some(body) => ResponseTemplate::new(200).set_body_json(body.clone()),
-                            None => arm_error(404, "ResourceGroupNotFound", &format!("Resource group '{name}' could not be found.")),
-                        },
-                        _ => match groups.remove(&key) {
-                            Some(_) => ResponseTemplate::new(200),
-                            None => ResponseTemplate::new(204),
-                        },
-                    };
-                    call.respond(answer)
-                })
-                .await;
+        cloud.arm_kit().state().require_resource_groups = true;
+        Self {
+            cloud: cloud.clone(),
         }
-        this
     }
 
-    /// Ids of the resource groups that exist.
+    /// Ids of the resource groups that exist, as created.
     pub fn ids(&self) -> Vec<String> {
-        self.groups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        self.cloud
+            .arm_kit()
+            .state()
+            .of_type(RESOURCE_GROUP_TYPE)
+            .map(|r| r.id.clone())
             .collect()
     }
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod arm_kit;
 mod credentials;
 mod lro;
 mod proxy;
