@@ -107,7 +107,7 @@ pub struct FakeAcr {
     signer: Arc<Signer>,
     options: Arc<FakeAcrOptions>,
     model: Arc<Mutex<Model>>,
-    arm: Arc<Mutex<arm::ArmModel>>,
+    arm: Arc<arm::RegistryHooks>,
 }
 
 impl fmt::Debug for FakeAcr {
@@ -255,7 +255,7 @@ impl FakeAcr {
                 aad_actions: vec!["pull".into(), "push".into()],
                 ..Model::default()
             })),
-            arm: Arc::default(),
+            arm: Self::registry_hooks(cloud),
         };
         let routes: [(&str, &str, &str); 9] = [
             ("acr.exchange", "POST", r"^/oauth2/exchange$"),

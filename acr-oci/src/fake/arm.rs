@@ -1,5 +1,7 @@
-//! The ARM side of [`FakeAcr`]: `Microsoft.ContainerRegistry/registries` on the fake cloud's shared
-//! `management.azure.com` server, stateful and strict.
+//! The ARM side of [`FakeAcr`]: `Microsoft.ContainerRegistry/registries` as hooks on the fake cloud's
+//! [ARM kit](azflux_core::fake::arm_kit), which does the routing (any case), the api-versions of
+//! Microsoft.ContainerRegistry (else `400 NoRegisteredProviderFound`), lists by resource group and
+//! subscription, the long-running create and the operation-status resource.
 //!
 //! Routes (counted under these names by [`FakeCloud::request_count`](azflux_core::fake::FakeCloud::request_count)):
 //!
@@ -8,21 +10,18 @@
 //! | `acr.arm.registry.put` | `PUT …/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}` |
 //! | `acr.arm.registry.get` | `GET` of the same |
 //! | `acr.arm.registry.delete` | `DELETE` of the same (`200` when it existed, `204` when not) |
-//! | `acr.arm.operation` | `GET …/registries/{name}/operationStatuses/{id}` (the `Azure-AsyncOperation` URL) |
+//! | `acr.arm.registry.list` | `GET …[/resourceGroups/{rg}]/providers/Microsoft.ContainerRegistry/registries` |
+//! | `acr.arm.operation` | `GET` of the `Azure-AsyncOperation` URL (`…/locations/{loc}/operationStatuses/{id}`) |
 //! | `acr.arm.check_name` | `POST /subscriptions/{sub}/providers/Microsoft.ContainerRegistry/checkNameAvailability` |
-//!
-//! Every route first passes the fake cloud's ARM checks (`api-version` present, ARM bearer token, token-bucket
-//! throttling, injected faults); then the api-version must be one Microsoft.ContainerRegistry serves (else
-//! `400 NoRegisteredProviderFound`).
 //!
 //! PUT of a new registry validates the name (`400 ResourceNameInvalid`, the message ARM gives [obs
 //! microsoft/GitHub-Copilot-for-Azure#867]), `location` (`400 LocationRequired`) and `sku.name`
 //! (`400 InvalidRequestContent` when missing or not Basic/Standard/Premium [inf]); a name held by a registry in
 //! another subscription or resource group is `409 AlreadyInUse` with ACR's message [obs
 //! MicrosoftDocs/azure-dev-docs#1303]. A new registry is answered `201` with the body in provisioning state
-//! `Creating`, `Azure-AsyncOperation` (built from the request's origin) and `Retry-After: 10`, as spec
-//! `Registries_Create` (2025-11-01, `final-state-via: azure-async-operation`) describes. The operation ends
-//! once the **fake clock** has moved [`DEFAULT_CREATE_DURATION`] (20 s, i.e. two 10 s polls) past the PUT
+//! `Creating`, `Azure-AsyncOperation` and `Retry-After: 10`, as spec `Registries_Create` (2025-11-01,
+//! `final-state-via: azure-async-operation`) describes. The operation ends once the **fake clock** has moved
+//! [`DEFAULT_CREATE_DURATION`] (20 s, i.e. two 10 s polls) past the PUT
 //! ([`FakeAcr::set_registry_create_duration`]): `Succeeded` (the registry turns `Succeeded`), or `Failed` with
 //! the code and message given to [`FakeAcr::fail_next_registry_create`] (the registry is then removed and the
 //! name released). A PUT on an existing registry of the same resource group updates it in place (`200`, no
@@ -32,337 +31,145 @@
 //! `AlreadyExists` and "The registry {name} is already in use.", or reason `Invalid` for a malformed name.
 
 use super::FakeAcr;
-use azflux_core::fake::arm::arm_error;
-use azflux_core::fake::request::FakeRequest;
+use azflux_core::fake::arm_kit::{Answer, ArmError, Ctx, Hooks, ResourceType, rfc3339};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use time::OffsetDateTime;
-use wiremock::ResponseTemplate;
 
 /// How long (on the fake clock) a registry creation takes by default.
 pub const DEFAULT_CREATE_DURATION: Duration = Duration::from_secs(20);
 
-/// The api-versions of Microsoft.ContainerRegistry/registries the fake serves (GA versions).
-pub const SUPPORTED_API_VERSIONS: &[&str] = &[
-    "2019-05-01",
-    "2021-09-01",
-    "2022-12-01",
-    "2023-07-01",
-    "2023-11-01-preview",
-    "2025-04-01",
-    "2025-11-01",
-];
+/// The api-versions of Microsoft.ContainerRegistry the fake serves (those of the REST specs, with the
+/// previews az CLI sends).
+pub const SUPPORTED_API_VERSIONS: &[&str] =
+    azflux_core::fake::arm_kit::versions::CONTAINER_REGISTRY;
 
-const REGISTRY_PATH: &str = r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+$";
-const OPERATION_PATH: &str = r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/Microsoft\.ContainerRegistry/registries/[^/]+/operationStatuses/[^/]+$";
-const CHECK_NAME_PATH: &str =
-    r"(?i)^/subscriptions/[^/]+/providers/Microsoft\.ContainerRegistry/checkNameAvailability$";
+const TYPE: &str = "Microsoft.ContainerRegistry/registries";
+const TYPE_KEY: &str = "microsoft.containerregistry/registries";
 const NAME_RULE: &str = "Resource names may contain alpha numeric characters only and must be between 5 and 50 characters.";
 const SKUS: [&str; 3] = ["Basic", "Standard", "Premium"];
 
-struct Entry {
-    subscription: String,
-    resource_group: String,
-    body: Value,
-}
-
-struct Operation {
-    /// Lower-case registry name.
-    registry: String,
-    started: OffsetDateTime,
-    failure: Option<(String, String)>,
-    /// `Succeeded` / `Failed` once finished, with its end time.
-    finished: Option<(&'static str, OffsetDateTime)>,
-}
-
-/// The state of the ARM fake (behind the [`FakeAcr`]'s mutex).
-pub struct ArmModel {
-    /// By lower-case name: names are global.
-    registries: BTreeMap<String, Entry>,
-    operations: HashMap<String, Operation>,
+#[derive(Debug)]
+struct Knobs {
     fail_next: Option<(String, String)>,
     create_duration: Duration,
 }
 
-impl Default for ArmModel {
-    fn default() -> Self {
-        Self {
-            registries: BTreeMap::new(),
-            operations: HashMap::new(),
-            fail_next: None,
-            create_duration: DEFAULT_CREATE_DURATION,
-        }
-    }
+/// The registry type's hooks (its knobs behind a mutex).
+#[derive(Debug)]
+pub struct RegistryHooks {
+    login_suffix: String,
+    knobs: Mutex<Knobs>,
 }
 
-impl ArmModel {
-    /// Finishes every operation whose time has come.
-    fn advance(&mut self, now: OffsetDateTime) {
-        let duration =
-            time::Duration::try_from(self.create_duration).unwrap_or(time::Duration::ZERO);
-        for operation in self.operations.values_mut() {
-            if operation.finished.is_some() || now - operation.started < duration {
-                continue;
-            }
-            let end = operation.started + duration;
-            match &operation.failure {
-                Some(_) => {
-                    self.registries.remove(&operation.registry);
-                    operation.finished = Some(("Failed", end));
-                }
-                None => {
-                    if let Some(entry) = self.registries.get_mut(&operation.registry) {
-                        entry.body["properties"]["provisioningState"] = json!("Succeeded");
-                    }
-                    operation.finished = Some(("Succeeded", end));
-                }
-            }
-        }
+impl RegistryHooks {
+    fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
+        self.knobs.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn creating(&self, key: &str) -> bool {
-        self.operations
-            .values()
-            .any(|o| o.registry == key && o.finished.is_none())
+    fn login_server(&self, name: &str) -> String {
+        format!("{}.{}", name.to_ascii_lowercase(), self.login_suffix)
     }
-}
-
-/// `(subscription, resource group, name)` of a registry path (or an operation path below it).
-fn registry_parts(path: &str) -> (String, String, String) {
-    let segments: Vec<&str> = path.split('/').collect();
-    let at = |i: usize| segments.get(i).copied().unwrap_or_default().to_owned();
-    (at(2), at(4), at(8))
 }
 
 fn valid_name(name: &str) -> bool {
     (5..=50).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-fn not_found(name: &str, resource_group: &str) -> ResponseTemplate {
-    arm_error(
-        404,
-        "ResourceNotFound",
-        &format!(
-            "The Resource 'Microsoft.ContainerRegistry/registries/{name}' under resource group '{resource_group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
-        ),
-    )
-}
-
-fn bad_content(message: &str) -> ResponseTemplate {
-    arm_error(
-        400,
+fn bad_content(message: &str) -> ArmError {
+    ArmError::bad_request(
         "InvalidRequestContent",
-        &format!("The request content was invalid and could not be deserialized: '{message}'."),
+        format!("The request content was invalid and could not be deserialized: '{message}'."),
     )
 }
 
-impl FakeAcr {
-    fn arm_model(&self) -> MutexGuard<'_, ArmModel> {
-        self.arm.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(super) async fn mount_arm(&self) {
-        let server = self.cloud.arm_server().await;
-        let routes: [(&str, &str, &str); 5] = [
-            ("acr.arm.registry.put", "PUT", REGISTRY_PATH),
-            ("acr.arm.registry.get", "GET", REGISTRY_PATH),
-            ("acr.arm.registry.delete", "DELETE", REGISTRY_PATH),
-            ("acr.arm.operation", "GET", OPERATION_PATH),
-            ("acr.arm.check_name", "POST", CHECK_NAME_PATH),
-        ];
-        for (name, method, path) in routes {
-            let me = self.clone();
-            let route = name.to_owned();
-            self.cloud
-                .mount(&server, name, method, path, move |r| {
-                    me.handle_arm(&route, r)
-                })
-                .await;
-        }
-    }
-
-    fn handle_arm(&self, route: &str, r: &FakeRequest<'_>) -> ResponseTemplate {
-        let call = match self.cloud.arm_call(r) {
-            Ok(call) => call,
-            Err(e) => return e,
-        };
-        if !SUPPORTED_API_VERSIONS.contains(&call.api_version.as_str()) {
-            return call.respond(arm_error(
-                400,
-                "NoRegisteredProviderFound",
-                &format!(
-                    "No registered resource provider found for location 'global' and API version '{}' for type 'registries'. The supported api-versions are '{}'.",
-                    call.api_version,
-                    SUPPORTED_API_VERSIONS.join(", ")
-                ),
+impl Hooks for RegistryHooks {
+    fn put(&self, ctx: &mut Ctx<'_>, body: Value) -> Result<Value, ArmError> {
+        let name = ctx.path.name().to_owned();
+        if !valid_name(&name) {
+            return Err(ArmError::bad_request(
+                "ResourceNameInvalid",
+                format!("Invalid resource name: '{name}'. {NAME_RULE}"),
             ));
         }
-        let now = self.cloud.clock().now();
-        let mut model = self.arm_model();
-        model.advance(now);
-        let answer = match route {
-            "acr.arm.registry.put" => self.put_registry(&mut model, r, &call.api_version, now),
-            "acr.arm.registry.get" => {
-                let (sub, rg, name) = registry_parts(r.path());
-                match model.registries.get(&name.to_ascii_lowercase()) {
-                    Some(e)
-                        if e.subscription.eq_ignore_ascii_case(&sub)
-                            && e.resource_group.eq_ignore_ascii_case(&rg) =>
-                    {
-                        ResponseTemplate::new(200).set_body_json(e.body.clone())
-                    }
-                    _ => not_found(&name, &rg),
-                }
-            }
-            "acr.arm.registry.delete" => {
-                let (sub, rg, name) = registry_parts(r.path());
-                let key = name.to_ascii_lowercase();
-                let ours = model.registries.get(&key).is_some_and(|e| {
-                    e.subscription.eq_ignore_ascii_case(&sub)
-                        && e.resource_group.eq_ignore_ascii_case(&rg)
-                });
-                if ours {
-                    model.registries.remove(&key);
-                    ResponseTemplate::new(200)
-                } else {
-                    ResponseTemplate::new(204)
-                }
-            }
-            "acr.arm.operation" => {
-                let id = r.path().rsplit('/').next().unwrap_or_default();
-                match model.operations.get(id) {
-                    None => arm_error(
-                        404,
-                        "ResourceNotFound",
-                        &format!("The operation '{id}' was not found."),
-                    ),
-                    Some(op) => {
-                        let mut body = json!({
-                            "id": r.path(),
-                            "name": id,
-                            "status": "InProgress",
-                            "startTime": rfc3339(op.started),
-                        });
-                        if let Some((status, end)) = op.finished {
-                            body["status"] = json!(status);
-                            body["endTime"] = json!(rfc3339(end));
-                            if let Some((code, message)) = &op.failure {
-                                body["error"] = json!({"code": code, "message": message});
-                            }
-                        }
-                        ResponseTemplate::new(200)
-                            .insert_header("retry-after", "10")
-                            .set_body_json(body)
-                    }
-                }
-            }
-            _ => check_name(&model, r),
-        };
-        call.respond(answer)
-    }
-
-    fn put_registry(
-        &self,
-        model: &mut ArmModel,
-        r: &FakeRequest<'_>,
-        api_version: &str,
-        now: OffsetDateTime,
-    ) -> ResponseTemplate {
-        let (sub, rg, name) = registry_parts(r.path());
-        if !valid_name(&name) {
-            return arm_error(
-                400,
-                "ResourceNameInvalid",
-                &format!("Invalid resource name: '{name}'. {NAME_RULE}"),
-            );
+        if !body.is_object() {
+            return Err(bad_content("the body is not a JSON object"));
         }
-        let Some(body) = r.json().filter(Value::is_object) else {
-            return bad_content("the body is not a JSON object");
-        };
         let Some(location) = body
             .get("location")
             .and_then(Value::as_str)
             .filter(|l| !l.trim().is_empty())
         else {
-            return arm_error(
-                400,
+            return Err(ArmError::bad_request(
                 "LocationRequired",
                 "The location property is required for this definition.",
-            );
-        };
-        let Some(sku) = body.pointer("/sku/name").and_then(Value::as_str) else {
-            return bad_content("Required property 'sku.name' not found in JSON");
-        };
-        let Some(sku) = SKUS.iter().find(|s| s.eq_ignore_ascii_case(sku)) else {
-            return bad_content(&format!(
-                "Error converting value \"{sku}\" to type 'SkuName'. Allowed: {}",
-                SKUS.join(", ")
             ));
         };
-        let key = name.to_ascii_lowercase();
-        let login_server = format!("{key}.{}", self.cloud.cloud().container_registry_suffix);
+        let Some(sku) = body.pointer("/sku/name").and_then(Value::as_str) else {
+            return Err(bad_content(
+                "Required property 'sku.name' not found in JSON",
+            ));
+        };
+        let Some(sku) = SKUS.iter().find(|s| s.eq_ignore_ascii_case(sku)) else {
+            return Err(bad_content(&format!(
+                "Error converting value \"{sku}\" to type 'SkuName'. Allowed: {}",
+                SKUS.join(", ")
+            )));
+        };
+        let login_server = self.login_server(&name);
+        // Names are global: a registry of that name anywhere else holds its DNS name.
+        let key = ctx.key();
+        if ctx.state.of_type(TYPE_KEY).any(|r| {
+            r.body["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                && azflux_core::fake::arm_kit::path::id_key(&r.id) != key
+        }) {
+            return Err(ArmError::conflict(
+                "AlreadyInUse",
+                format!(
+                    "The registry DNS name {login_server} is already in use. You can check if the name is already claimed using following API: https://docs.microsoft.com/en-us/rest/api/containerregistry/registries/checknameavailability"
+                ),
+            ));
+        }
         let flag = |field: &str| {
             body.pointer(&format!("/properties/{field}"))
                 .and_then(Value::as_bool)
         };
-        if let Some(existing) = model.registries.get(&key) {
-            if !(existing.subscription.eq_ignore_ascii_case(&sub)
-                && existing.resource_group.eq_ignore_ascii_case(&rg))
-            {
-                return arm_error(
-                    409,
-                    "AlreadyInUse",
-                    &format!(
-                        "The registry DNS name {login_server} is already in use. You can check if the name is already claimed using following API: https://docs.microsoft.com/en-us/rest/api/containerregistry/registries/checknameavailability"
-                    ),
-                );
-            }
-            if model.creating(&key) {
-                return arm_error(
-                    409,
+        if let Some(existing) = ctx.existing() {
+            if ctx.in_flight().is_some() {
+                return Err(ArmError::conflict(
                     "AnotherOperationInProgress",
-                    &format!(
+                    format!(
                         "Another operation is in progress on registry '{name}'. Please retry after it completes."
                     ),
-                );
+                ));
             }
-            let Some(entry) = model.registries.get_mut(&key) else {
-                return not_found(&name, &rg);
-            };
-            entry.body["sku"] = json!({"name": sku, "tier": sku});
+            let mut updated = existing.body.clone();
+            updated["sku"] = json!({"name": sku, "tier": sku});
             for field in ["adminUserEnabled", "anonymousPullEnabled"] {
                 if let Some(v) = flag(field) {
-                    entry.body["properties"][field] = json!(v);
+                    updated["properties"][field] = json!(v);
                 }
             }
             if let Some(mode) = body.pointer("/properties/roleAssignmentMode") {
-                entry.body["properties"]["roleAssignmentMode"] = mode.clone();
+                updated["properties"]["roleAssignmentMode"] = mode.clone();
             }
             if let Some(tags) = body.get("tags") {
-                entry.body["tags"] = tags.clone();
+                updated["tags"] = tags.clone();
             }
-            return ResponseTemplate::new(200).set_body_json(entry.body.clone());
+            return Ok(updated);
         }
-        let id = format!(
-            "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerRegistry/registries/{name}"
-        );
-        let registry = json!({
-            "id": id,
+        Ok(json!({
+            "id": ctx.id(),
             "name": name,
-            "type": "Microsoft.ContainerRegistry/registries",
+            "type": TYPE,
             "location": location,
             "tags": body.get("tags").cloned().unwrap_or(json!({})),
             "sku": {"name": sku, "tier": sku},
             "properties": {
                 "loginServer": login_server,
-                "creationDate": rfc3339(now),
+                "creationDate": rfc3339(ctx.now),
                 "provisioningState": "Creating",
                 "adminUserEnabled": flag("adminUserEnabled").unwrap_or(false),
                 "anonymousPullEnabled": flag("anonymousPullEnabled").unwrap_or(false),
@@ -376,45 +183,97 @@ impl FakeAcr {
                 "encryption": {"status": "disabled"},
                 "status": null,
             },
-        });
-        let operation = format!("registries-{}", uuid::Uuid::new_v4());
-        let failure = model.fail_next.take();
-        model.operations.insert(
-            operation.clone(),
-            Operation {
-                registry: key.clone(),
-                started: now,
-                failure,
-                finished: None,
-            },
+        }))
+    }
+
+    fn action(&self, ctx: &mut Ctx<'_>, action: &str) -> Option<Result<Answer, ArmError>> {
+        if !(ctx.path.types.is_empty() && action.eq_ignore_ascii_case("checkNameAvailability")) {
+            return None;
+        }
+        Some(check_name(ctx))
+    }
+
+    fn create_duration(&self) -> Option<Duration> {
+        Some(self.knobs().create_duration)
+    }
+
+    fn take_create_failure(&self) -> Option<(String, String)> {
+        self.knobs().fail_next.take()
+    }
+
+    fn retry_after(&self) -> Duration {
+        Duration::from_secs(10)
+    }
+
+    fn remove_failed_create(&self) -> bool {
+        true
+    }
+}
+
+fn check_name(ctx: &Ctx<'_>) -> Result<Answer, ArmError> {
+    let Some(body) = ctx.request.json().filter(Value::is_object) else {
+        return Err(bad_content("the body is not a JSON object"));
+    };
+    let Some(name) = body.get("name").and_then(Value::as_str) else {
+        return Err(bad_content("Required property 'name' not found in JSON"));
+    };
+    let kind = body.get("type").and_then(Value::as_str).unwrap_or_default();
+    if !kind.eq_ignore_ascii_case(TYPE) {
+        return Err(bad_content(&format!(
+            "Error converting value \"{kind}\" to type 'ResourceType'. Allowed: {TYPE}"
+        )));
+    }
+    let taken = ctx.state.of_type(TYPE_KEY).any(|r| {
+        r.body["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    });
+    let answer = if !valid_name(name) {
+        json!({"nameAvailable": false, "reason": "Invalid", "message": NAME_RULE})
+    } else if taken {
+        json!({"nameAvailable": false, "reason": "AlreadyExists", "message": format!("The registry {name} is already in use.")})
+    } else {
+        json!({"nameAvailable": true})
+    };
+    Ok(Answer::json(200, answer))
+}
+
+impl FakeAcr {
+    /// Registers the registry type on the cloud's ARM kit (called by [`FakeAcr::mount`]).
+    pub(super) async fn mount_arm(&self) {
+        self.cloud.arm_kit().register(
+            ResourceType::new(TYPE, "acr.arm.registry", self.arm.clone())
+                .route_name("operation", "acr.arm.operation")
+                .route_name("checkNameAvailability", "acr.arm.check_name"),
         );
-        model.registries.insert(
-            key,
-            Entry {
-                subscription: sub,
-                resource_group: rg,
-                body: registry.clone(),
-            },
-        );
-        let status_url = format!(
-            "{}{id}/operationStatuses/{operation}?api-version={api_version}",
-            r.origin()
-        );
-        ResponseTemplate::new(201)
-            .insert_header("azure-asyncoperation", status_url.as_str())
-            .insert_header("retry-after", "10")
-            .set_body_json(registry)
+    }
+
+    pub(super) fn registry_hooks(cloud: &azflux_core::fake::FakeCloud) -> Arc<RegistryHooks> {
+        Arc::new(RegistryHooks {
+            login_suffix: cloud.cloud().container_registry_suffix.clone(),
+            knobs: Mutex::new(Knobs {
+                fail_next: None,
+                create_duration: DEFAULT_CREATE_DURATION,
+            }),
+        })
+    }
+
+    fn find_registry(&self, name: &str) -> Option<String> {
+        self.cloud
+            .arm_kit()
+            .resources_of(TYPE)
+            .into_iter()
+            .find(|b| {
+                b["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|b| b["id"].as_str().map(str::to_owned))
     }
 
     /// The registry named `name` (any case), as GET returns it, wherever it is.
     pub fn arm_registry(&self, name: &str) -> Option<Value> {
-        let now = self.cloud.clock().now();
-        let mut model = self.arm_model();
-        model.advance(now);
-        model
-            .registries
-            .get(&name.to_ascii_lowercase())
-            .map(|e| e.body.clone())
+        self.cloud.arm_kit().resource(&self.find_registry(name)?)
     }
 
     /// Adds a provisioned (`Succeeded`) Basic registry in `westeurope` — e.g. someone else's, to take a name,
@@ -427,18 +286,20 @@ impl FakeAcr {
         name: &str,
         role_assignment_mode: Option<&str>,
     ) -> Value {
-        let now = self.cloud.clock().now();
-        let key = name.to_ascii_lowercase();
+        let kit = self.cloud.arm_kit();
+        if let Some(old) = self.find_registry(name) {
+            kit.remove(&old);
+        }
         let body = json!({
-            "id": format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.ContainerRegistry/registries/{name}"),
+            "id": format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{TYPE}/{name}"),
             "name": name,
-            "type": "Microsoft.ContainerRegistry/registries",
+            "type": TYPE,
             "location": "westeurope",
             "tags": {},
             "sku": {"name": "Basic", "tier": "Basic"},
             "properties": {
-                "loginServer": format!("{key}.{}", self.cloud.cloud().container_registry_suffix),
-                "creationDate": rfc3339(now),
+                "loginServer": self.arm.login_server(name),
+                "creationDate": rfc3339(self.cloud.clock().now()),
                 "provisioningState": "Succeeded",
                 "adminUserEnabled": false,
                 "anonymousPullEnabled": false,
@@ -447,29 +308,19 @@ impl FakeAcr {
                 "zoneRedundancy": "Disabled",
             },
         });
-        self.arm_model().registries.insert(
-            key,
-            Entry {
-                subscription: subscription.to_owned(),
-                resource_group: resource_group.to_owned(),
-                body: body.clone(),
-            },
-        );
+        // The id is well formed and the type registered: the insert cannot fail.
+        let _ = kit.insert(body.clone());
         body
     }
 
     /// Sets `properties.<property>` of registry `name` (e.g. `adminUserEnabled` = `true`, or
     /// `provisioningState`); false when there is no such registry.
     pub fn set_arm_registry_property(&self, name: &str, property: &str, value: Value) -> bool {
-        match self
-            .arm_model()
-            .registries
-            .get_mut(&name.to_ascii_lowercase())
-        {
-            Some(entry) => {
-                entry.body["properties"][property] = value;
-                true
-            }
+        match self.find_registry(name) {
+            Some(id) => self
+                .cloud
+                .arm_kit()
+                .update(&id, |body| body["properties"][property] = value),
             None => false,
         }
     }
@@ -477,35 +328,12 @@ impl FakeAcr {
     /// Makes the next registry creation's operation end `Failed` with this code and message (the registry
     /// is then removed, as a failed create leaves nothing).
     pub fn fail_next_registry_create(&self, code: &str, message: &str) {
-        self.arm_model().fail_next = Some((code.to_owned(), message.to_owned()));
+        self.arm.knobs().fail_next = Some((code.to_owned(), message.to_owned()));
     }
 
     /// How long (on the fake clock) a creation takes before its operation ends; default
     /// [`DEFAULT_CREATE_DURATION`].
     pub fn set_registry_create_duration(&self, duration: Duration) {
-        self.arm_model().create_duration = duration;
+        self.arm.knobs().create_duration = duration;
     }
-}
-
-fn check_name(model: &ArmModel, r: &FakeRequest<'_>) -> ResponseTemplate {
-    let Some(body) = r.json().filter(Value::is_object) else {
-        return bad_content("the body is not a JSON object");
-    };
-    let Some(name) = body.get("name").and_then(Value::as_str) else {
-        return bad_content("Required property 'name' not found in JSON");
-    };
-    let kind = body.get("type").and_then(Value::as_str).unwrap_or_default();
-    if !kind.eq_ignore_ascii_case("Microsoft.ContainerRegistry/registries") {
-        return bad_content(&format!(
-            "Error converting value \"{kind}\" to type 'ResourceType'. Allowed: Microsoft.ContainerRegistry/registries"
-        ));
-    }
-    let answer = if !valid_name(name) {
-        json!({"nameAvailable": false, "reason": "Invalid", "message": NAME_RULE})
-    } else if model.registries.contains_key(&name.to_ascii_lowercase()) {
-        json!({"nameAvailable": false, "reason": "AlreadyExists", "message": format!("The registry {name} is already in use.")})
-    } else {
-        json!({"nameAvailable": true})
-    };
-    ResponseTemplate::new(200).set_body_json(answer)
 }
