@@ -105,7 +105,7 @@ pub struct FakeKeyVault {
     challenges: Arc<AtomicU64>,
     sandbox_oid: String,
     tenant: String,
-    arm: Arc<Mutex<arm_vaults::ArmModel>>,
+    arm: Arc<arm_vaults::VaultHooks>,
     clock: Arc<dyn Clock>,
 }
 
@@ -198,7 +198,7 @@ impl FakeKeyVault {
             challenges: Arc::default(),
             sandbox_oid: cloud.sandbox().object_id.clone(),
             tenant: cloud.sandbox().tenant_id.clone(),
-            arm: Arc::default(),
+            arm: arm_vaults::VaultHooks::new(cloud),
             clock: cloud.clock(),
         };
         let server = cloud

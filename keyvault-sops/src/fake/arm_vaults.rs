@@ -1,8 +1,8 @@
-//! The ARM side of [`FakeKeyVault`]: `Microsoft.KeyVault/vaults` PUT / GET / DELETE on the fake cloud's shared
-//! ARM server, stateful and strict.
+//! The ARM side of [`FakeKeyVault`]: `Microsoft.KeyVault/vaults` as hooks on the fake cloud's
+//! [ARM kit](azflux_core::fake::arm_kit), which does the routing (any case), `api-version` (the versions of
+//! Microsoft.KeyVault, else `400 NoRegisteredProviderFound`), the ARM bearer token, throttling, injected
+//! faults, lists by resource group and subscription, and `ResourceNotFound`.
 //!
-//! - Every call goes through [`FakeCloud::arm_call`] first: `api-version` required
-//!   (`MissingApiVersionParameter`), an ARM bearer token, ARM throttling, injected faults.
 //! - PUT validates like the Key Vault resource provider: the name (`400 VaultNameNotValid`, the service's
 //!   message), a JSON body (`400 InvalidRequestContent`), `location` (`400 LocationRequired`),
 //!   `properties.tenantId` (missing: `400 BadRequest` "The parameter tenantId is not specified."; not a GUID:
@@ -24,63 +24,80 @@
 //!   service ignores the request's, Azure/azure-rest-api-specs#21306); `recover` with nothing to recover is
 //!   `404 SoftDeletedVaultDoesNotExist` (status inferred).
 //! - A PUT of an existing vault (same id) updates its properties synchronously (`200`).
-//! - GET of an unknown vault: `404 ResourceNotFound` with ARM's message. DELETE soft-deletes (`200`); a
-//!   missing vault is `204`.
+//! - DELETE soft-deletes (`200`), as does deleting its resource group; a missing vault is `204`.
 //!
-//! Route names: `keyvault.arm.vault.put`, `keyvault.arm.vault.get`, `keyvault.arm.vault.delete`.
+//! Route names: `keyvault.arm.vault.put`, `keyvault.arm.vault.get`, `keyvault.arm.vault.delete`,
+//! `keyvault.arm.vault.list`.
 
 use super::FakeKeyVault;
 use azflux_core::fake::FakeCloud;
-use azflux_core::fake::arm::arm_error;
-use azflux_core::fake::request::FakeRequest;
+use azflux_core::fake::arm_kit::path::id_key;
+use azflux_core::fake::arm_kit::{ArmError, ArmKit, Ctx, Hooks, Resource, ResourceType};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use time::OffsetDateTime;
-use wiremock::ResponseTemplate;
 
-const VAULT: &str =
-    r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+$";
-
-#[derive(Debug, Clone)]
-struct Entry {
-    subscription: String,
-    resource_group: String,
-    body: Value,
-    registered_at: OffsetDateTime,
-    failure: Option<(String, String)>,
-}
+const TYPE: &str = "Microsoft.KeyVault/vaults";
+const TYPE_KEY: &str = "microsoft.keyvault/vaults";
 
 #[derive(Debug, Clone)]
 struct Deleted {
     subscription: String,
-    entry: Entry,
+    body: Value,
 }
 
-/// The ARM model: vaults by lower-case name (names are global).
 #[derive(Debug)]
-pub(super) struct ArmModel {
-    vaults: BTreeMap<String, Entry>,
+struct Model {
+    /// Soft-deleted vaults by lower-case name.
     deleted: BTreeMap<String, Deleted>,
+    /// Lower-case name → end of its DNS registration.
+    registered_at: HashMap<String, OffsetDateTime>,
+    /// Lower-case name → the failure its create ends in.
+    failures: HashMap<String, (String, String)>,
     fail_next_create: Option<(String, String)>,
     registration: Duration,
 }
 
-impl Default for ArmModel {
-    fn default() -> Self {
-        Self {
-            vaults: BTreeMap::new(),
-            deleted: BTreeMap::new(),
-            fail_next_create: None,
-            registration: Duration::from_secs(10),
-        }
-    }
+/// The vault type's hooks and the soft-deleted vaults.
+#[derive(Debug)]
+pub struct VaultHooks {
+    kit: ArmKit,
+    model: Mutex<Model>,
 }
 
-fn vault_id(subscription: &str, resource_group: &str, name: &str) -> String {
-    format!(
-        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.KeyVault/vaults/{name}"
-    )
+impl VaultHooks {
+    /// The hooks for `cloud`'s kit.
+    pub(super) fn new(cloud: &FakeCloud) -> Arc<Self> {
+        Arc::new(Self {
+            kit: cloud.arm_kit(),
+            model: Mutex::new(Model {
+                deleted: BTreeMap::new(),
+                registered_at: HashMap::new(),
+                failures: HashMap::new(),
+                fail_next_create: None,
+                registration: Duration::from_secs(10),
+            }),
+        })
+    }
+
+    fn model(&self) -> MutexGuard<'_, Model> {
+        self.model.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The id of the live vault named `name` (any case), wherever it is.
+    fn find(&self, name: &str) -> Option<String> {
+        self.kit
+            .resources_of(TYPE)
+            .into_iter()
+            .find(|b| {
+                b["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|b| b["id"].as_str().map(str::to_owned))
+    }
 }
 
 /// The service's name rule.
@@ -101,242 +118,161 @@ fn is_guid(s: &str) -> bool {
             .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn bad_request(message: &str) -> ResponseTemplate {
-    arm_error(400, "BadRequest", message)
+fn bad_request(message: &str) -> ArmError {
+    ArmError::bad_request("BadRequest", message)
 }
 
-fn already_exists(name: &str) -> ResponseTemplate {
-    arm_error(
-        409,
+fn already_exists(name: &str) -> ArmError {
+    ArmError::conflict(
         "VaultAlreadyExists",
-        &format!(
+        format!(
             "The vault name '{name}' is already in use. Vault names are globally unique so it is possible that the name is already taken. If you are sure that the vault name was not taken then it is possible that a vault with the same name was recently deleted but not purged after being placed in a recoverable state. If the vault is in a recoverable state then the vault will need to be purged before reusing the name. For more information about VaultAlreadyExists, soft delete and purging a vault follow this link https://go.microsoft.com/fwlink/?linkid=2147740."
         ),
     )
 }
 
-impl Entry {
-    /// The body as a GET shows it at `now`.
-    fn view(&self, now: OffsetDateTime) -> Value {
-        let mut body = self.body.clone();
-        if now < self.registered_at {
-            body["properties"]["provisioningState"] = json!("RegisteringDns");
-        } else if let Some((code, message)) = &self.failure {
-            body["properties"]["provisioningState"] = json!("Failed");
-            body["properties"]["error"] = json!({"code": code, "message": message});
-        } else {
-            body["properties"]["provisioningState"] = json!("Succeeded");
-        }
-        body
-    }
-
-    fn is_at(&self, subscription: &str, resource_group: &str) -> bool {
-        self.subscription.eq_ignore_ascii_case(subscription)
-            && self.resource_group.eq_ignore_ascii_case(resource_group)
-    }
+fn lower_name(body: &Value) -> String {
+    body["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
 }
 
-/// (subscription, resource group, name) of a vault path.
-fn parts(path: &str) -> (String, String, String) {
-    let segments: Vec<&str> = path.split('/').collect();
-    let get = |i: usize| segments.get(i).copied().unwrap_or_default().to_owned();
-    (get(2), get(4), get(8))
-}
-
-impl FakeKeyVault {
-    /// Mounts the ARM routes on the cloud's ARM server (called by [`FakeKeyVault::mount`]).
-    pub(super) async fn mount_arm(&self, cloud: &FakeCloud) {
-        let server = cloud.arm_server().await;
-        let routes: [(&str, &str); 3] = [
-            ("keyvault.arm.vault.put", "PUT"),
-            ("keyvault.arm.vault.get", "GET"),
-            ("keyvault.arm.vault.delete", "DELETE"),
-        ];
-        for (route, method) in routes {
-            let (fake, c) = (self.clone(), cloud.clone());
-            cloud
-                .mount(&server, route, method, VAULT, move |r| {
-                    let call = match c.arm_call(r) {
-                        Ok(call) => call,
-                        Err(e) => return e,
-                    };
-                    let answer = match r.method().as_str() {
-                        "PUT" => fake.arm_put(r),
-                        "GET" => fake.arm_get(r),
-                        _ => fake.arm_delete(r),
-                    };
-                    call.respond(answer)
-                })
-                .await;
-        }
-    }
-
-    fn arm_model(&self) -> std::sync::MutexGuard<'_, ArmModel> {
-        self.arm
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        self.clock.now()
-    }
-
-    fn arm_get(&self, r: &FakeRequest<'_>) -> ResponseTemplate {
-        let (sub, rg, name) = parts(r.path());
-        let model = self.arm_model();
-        match model
-            .vaults
-            .get(&name.to_ascii_lowercase())
-            .filter(|e| e.is_at(&sub, &rg))
-        {
-            Some(entry) => ResponseTemplate::new(200).set_body_json(entry.view(self.now())),
-            None => not_found(&rg, &name),
-        }
-    }
-
-    fn arm_delete(&self, r: &FakeRequest<'_>) -> ResponseTemplate {
-        let (sub, rg, name) = parts(r.path());
-        let key = name.to_ascii_lowercase();
-        let mut model = self.arm_model();
-        match model.vaults.get(&key).filter(|e| e.is_at(&sub, &rg)) {
-            Some(_) => {
-                if let Some(entry) = model.vaults.remove(&key) {
-                    model.deleted.insert(
-                        key,
-                        Deleted {
-                            subscription: entry.subscription.clone(),
-                            entry,
-                        },
-                    );
-                }
-                ResponseTemplate::new(200)
-            }
-            None => ResponseTemplate::new(204),
-        }
-    }
-
-    fn arm_put(&self, r: &FakeRequest<'_>) -> ResponseTemplate {
-        let (sub, rg, name) = parts(r.path());
+impl Hooks for VaultHooks {
+    fn put(&self, ctx: &mut Ctx<'_>, request: Value) -> Result<Value, ArmError> {
+        let name = ctx.path.name().to_owned();
+        let (sub, rg) = (
+            ctx.path.subscription.clone(),
+            ctx.path.resource_group.clone().unwrap_or_default(),
+        );
         if !name_ok(&name) {
-            return arm_error(
-                400,
+            return Err(ArmError::bad_request(
                 "VaultNameNotValid",
-                &format!(
+                format!(
                     "The vault name '{name}' is invalid. A vault's name must be between 3-24 alphanumeric characters. The name must begin with a letter, end with a letter or digit, and not contain consecutive hyphens. Follow this link for more information: https://go.microsoft.com/fwlink/?linkid=2147742"
                 ),
-            );
+            ));
         }
-        let Some(request) = r.json().filter(Value::is_object) else {
-            return arm_error(
-                400,
+        if !request.is_object() {
+            return Err(ArmError::bad_request(
                 "InvalidRequestContent",
                 "The request content was invalid and could not be deserialized: the body is not a JSON object.",
-            );
-        };
+            ));
+        }
         let Some(location) = request["location"].as_str().filter(|l| !l.is_empty()) else {
-            return arm_error(
-                400,
+            return Err(ArmError::bad_request(
                 "LocationRequired",
                 "The location property is required for this definition.",
-            );
+            ));
         };
         let props = &request["properties"];
         let Some(tenant) = props["tenantId"].as_str() else {
-            return bad_request("The parameter tenantId is not specified.");
+            return Err(bad_request("The parameter tenantId is not specified."));
         };
         if !is_guid(tenant) {
-            return bad_request("Bad JSON content found in the request.");
+            return Err(bad_request("Bad JSON content found in the request."));
         }
         if !props["sku"].is_object() {
-            return bad_request("The parameter sku is not specified.");
+            return Err(bad_request("The parameter sku is not specified."));
         }
         match props["sku"]["family"].as_str() {
-            None => return bad_request("The parameter sku.family is not specified."),
+            None => return Err(bad_request("The parameter sku.family is not specified.")),
             Some("A") => {}
             Some(other) => {
-                return bad_request(&format!(
+                return Err(bad_request(&format!(
                     "The value '{other}' of parameter sku.family is invalid. The allowed value is 'A'."
-                ));
+                )));
             }
         }
         let sku = props["sku"]["name"].as_str().unwrap_or_default();
         if !sku.eq_ignore_ascii_case("standard") && !sku.eq_ignore_ascii_case("premium") {
-            return bad_request(&format!(
+            return Err(bad_request(&format!(
                 "The value '{sku}' of parameter sku.name is invalid. The allowed values are 'standard' and 'premium'."
-            ));
+            )));
         }
         let retention = props["softDeleteRetentionInDays"].as_u64().unwrap_or(90);
         if !(7..=90).contains(&retention) {
-            return bad_request(&format!(
+            return Err(bad_request(&format!(
                 "The value '{retention}' of parameter softDeleteRetentionInDays is invalid. It must be between 7 and 90."
-            ));
+            )));
         }
         let rbac = props["enableRbacAuthorization"].as_bool().unwrap_or(false);
         let recover = props["createMode"]
             .as_str()
             .is_some_and(|m| m.eq_ignore_ascii_case("recover"));
         let key = name.to_ascii_lowercase();
-        let now = self.now();
-        let mut model = self.arm_model();
-        let registration = time::Duration::try_from(model.registration).unwrap_or_default();
-
-        if let Some(existing) = model.vaults.get_mut(&key) {
-            if !existing.is_at(&sub, &rg) {
-                return already_exists(&name);
-            }
+        let now = ctx.now;
+        // Names are global: a live vault of that name elsewhere holds it.
+        let own = ctx.key();
+        if ctx
+            .state
+            .of_type(TYPE_KEY)
+            .any(|r| lower_name(&r.body) == key && id_key(&r.id) != own)
+        {
+            return Err(already_exists(&name));
+        }
+        let mut model = self.model();
+        let registration = model.registration;
+        if let Some(existing) = ctx.existing() {
             // An update of the vault: synchronous, the request's properties over the stored ones.
-            if let (Some(stored), Some(new)) = (
-                existing.body["properties"].as_object_mut(),
-                props.as_object(),
-            ) {
+            let mut body = existing.body.clone();
+            if let (Some(stored), Some(new)) =
+                (body["properties"].as_object_mut(), props.as_object())
+            {
                 for (k, v) in new {
                     if k != "vaultUri" && k != "provisioningState" && k != "createMode" {
                         stored.insert(k.clone(), v.clone());
                     }
                 }
             }
-            existing.body["location"] = json!(location);
+            body["location"] = json!(location);
             if let Some(tags) = request.get("tags") {
-                existing.body["tags"] = tags.clone();
+                body["tags"] = tags.clone();
             }
-            existing.failure = None;
-            return ResponseTemplate::new(200).set_body_json(existing.view(now));
+            model.failures.remove(&key);
+            return Ok(body);
         }
-
         if let Some(deleted) = model.deleted.get(&key) {
             if !deleted.subscription.eq_ignore_ascii_case(&sub) {
-                return already_exists(&name);
+                return Err(already_exists(&name));
             }
             if !recover {
-                return arm_error(
-                    409,
+                return Err(ArmError::conflict(
                     "ConflictError",
                     "A vault with the same name already exists in deleted state. You need to either recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more information on soft delete.",
-                );
+                ));
             }
             let Some(deleted) = model.deleted.remove(&key) else {
-                return arm_error(500, "InternalServerError", "the deleted vault vanished");
+                return Err(ArmError::new(
+                    500,
+                    "InternalServerError",
+                    "the deleted vault vanished",
+                ));
             };
-            let mut entry = deleted.entry;
-            entry.resource_group = rg.clone();
-            entry.body["id"] = json!(vault_id(&sub, &rg, &entry_name(&entry.body, &name)));
-            entry.registered_at = now + registration;
-            entry.failure = None;
-            let view = entry.view(now);
-            model.vaults.insert(key, entry);
-            return ResponseTemplate::new(200).set_body_json(view);
+            let mut body = deleted.body;
+            let kept = body["name"].as_str().unwrap_or(&name).to_owned();
+            body["id"] = json!(format!(
+                "/subscriptions/{sub}/resourceGroups/{rg}/providers/{TYPE}/{kept}"
+            ));
+            model.registered_at.insert(key.clone(), now + registration);
+            model.failures.remove(&key);
+            // A recovery answers 200, as an update does.
+            ctx.status = Some(200);
+            return Ok(body);
         }
         if recover {
-            return arm_error(
+            return Err(ArmError::new(
                 404,
                 "SoftDeletedVaultDoesNotExist",
-                &format!(
+                format!(
                     "A soft deleted vault with the name '{name}' does not exist in subscription '{sub}'. Ensure the vault to recover is in a recoverable state, or create it without createMode 'recover'. For more information see https://go.microsoft.com/fwlink/?linkid=2149745"
                 ),
-            );
+            ));
         }
         if !rbac && !props["accessPolicies"].is_array() {
-            return bad_request("The parameter accessPolicies is not specified.");
+            return Err(bad_request(
+                "The parameter accessPolicies is not specified.",
+            ));
         }
         let mut properties = json!({
             "sku": {"family": "A", "name": sku.to_ascii_lowercase()},
@@ -358,34 +294,64 @@ impl FakeKeyVault {
         if let Some(acls) = props.get("networkAcls") {
             properties["networkAcls"] = acls.clone();
         }
-        let body = json!({
-            "id": vault_id(&sub, &rg, &name),
+        model.registered_at.insert(key.clone(), now + registration);
+        if let Some(failure) = model.fail_next_create.take() {
+            model.failures.insert(key.clone(), failure);
+        } else {
+            model.failures.remove(&key);
+        }
+        Ok(json!({
+            "id": ctx.id(),
             "name": name,
-            "type": "Microsoft.KeyVault/vaults",
+            "type": TYPE,
             "location": location,
             "tags": request.get("tags").cloned().unwrap_or(json!({})),
             "properties": properties,
-        });
-        let entry = Entry {
-            subscription: sub,
-            resource_group: rg,
-            body,
-            registered_at: now + registration,
-            failure: model.fail_next_create.take(),
-        };
-        let view = entry.view(now);
-        model.vaults.insert(key, entry);
-        ResponseTemplate::new(201).set_body_json(view)
+        }))
+    }
+
+    fn view(&self, body: &Value, now: OffsetDateTime) -> Value {
+        let mut body = body.clone();
+        let key = lower_name(&body);
+        let model = self.model();
+        if model.registered_at.get(&key).is_some_and(|at| now < *at) {
+            body["properties"]["provisioningState"] = json!("RegisteringDns");
+        } else if let Some((code, message)) = model.failures.get(&key) {
+            body["properties"]["provisioningState"] = json!("Failed");
+            body["properties"]["error"] = json!({"code": code, "message": message});
+        } else {
+            body["properties"]["provisioningState"] = json!("Succeeded");
+        }
+        body
+    }
+
+    /// A deleted vault (or one in a deleted resource group) is soft-deleted: its name stays held.
+    fn removed(&self, _kit: &ArmKit, resource: &Resource) {
+        self.model().deleted.insert(
+            lower_name(&resource.body),
+            Deleted {
+                subscription: resource.subscription.clone(),
+                body: resource.body.clone(),
+            },
+        );
+    }
+}
+
+impl FakeKeyVault {
+    /// Registers the vault type on the cloud's ARM kit (called by [`FakeKeyVault::mount`]).
+    pub(super) async fn mount_arm(&self, cloud: &FakeCloud) {
+        cloud.arm_kit().register(ResourceType::new(
+            TYPE,
+            "keyvault.arm.vault",
+            self.arm.clone(),
+        ));
     }
 
     /// The vault named `name` (in any subscription) as a GET would show it now; `None` when there is none
     /// (soft-deleted vaults are not shown).
     pub fn arm_vault(&self, name: &str) -> Option<Value> {
-        let now = self.now();
-        self.arm_model()
-            .vaults
-            .get(&name.to_ascii_lowercase())
-            .map(|e| e.view(now))
+        let id = self.arm.find(name)?;
+        self.arm.kit.resource(&id)
     }
 
     /// Adds a vault that already exists (provisioned: `Succeeded`), in `westeurope`, in the sandbox tenant,
@@ -404,9 +370,9 @@ impl FakeKeyVault {
             json!([{"tenantId": self.tenant, "objectId": self.sandbox_oid, "permissions": {"keys": ["get", "list", "create", "encrypt", "decrypt"], "secrets": [], "certificates": []}}])
         };
         let body = json!({
-            "id": vault_id(subscription, resource_group, name),
+            "id": format!("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/{TYPE}/{name}"),
             "name": name,
-            "type": "Microsoft.KeyVault/vaults",
+            "type": TYPE,
             "location": "westeurope",
             "tags": {},
             "properties": {
@@ -424,53 +390,55 @@ impl FakeKeyVault {
                 "publicNetworkAccess": "Enabled",
             },
         });
-        let entry = Entry {
-            subscription: subscription.to_owned(),
-            resource_group: resource_group.to_owned(),
-            body: body.clone(),
-            registered_at: OffsetDateTime::UNIX_EPOCH,
-            failure: None,
-        };
-        let mut model = self.arm_model();
-        model.deleted.remove(&name.to_ascii_lowercase());
-        model.vaults.insert(name.to_ascii_lowercase(), entry);
+        if let Some(old) = self.arm.find(name) {
+            self.arm.kit.remove(&old);
+        }
+        {
+            let key = name.to_ascii_lowercase();
+            let mut model = self.arm.model();
+            model.deleted.remove(&key);
+            model.registered_at.remove(&key);
+            model.failures.remove(&key);
+        }
+        // The id is well formed and the type registered: the insert cannot fail.
+        let _ = self.arm.kit.insert(body.clone());
         body
     }
 
     /// Changes a stored vault (e.g. `|v| v["properties"]["publicNetworkAccess"] = "Disabled".into()`);
     /// `false` when there is no such vault. The provisioning state is still computed on each GET.
     pub fn update_arm_vault(&self, name: &str, change: impl FnOnce(&mut Value)) -> bool {
-        match self.arm_model().vaults.get_mut(&name.to_ascii_lowercase()) {
-            Some(entry) => {
-                change(&mut entry.body);
-                true
-            }
+        match self.arm.find(name) {
+            Some(id) => self.arm.kit.update(&id, change),
             None => false,
         }
     }
 
     /// Soft-deletes a vault as a DELETE would; `false` when there is none.
     pub fn soft_delete_arm_vault(&self, name: &str) -> bool {
-        let key = name.to_ascii_lowercase();
-        let mut model = self.arm_model();
-        match model.vaults.remove(&key) {
-            Some(entry) => {
-                model.deleted.insert(
-                    key,
-                    Deleted {
-                        subscription: entry.subscription.clone(),
-                        entry,
-                    },
-                );
-                true
-            }
-            None => false,
-        }
+        let Some(id) = self.arm.find(name) else {
+            return false;
+        };
+        let Some(body) = self.arm.kit.resource(&id) else {
+            return false;
+        };
+        self.arm.kit.remove(&id);
+        let subscription = id
+            .split('/')
+            .nth(2)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        self.arm
+            .model()
+            .deleted
+            .insert(name.to_ascii_lowercase(), Deleted { subscription, body });
+        true
     }
 
     /// Purges a soft-deleted vault (frees its name); `false` when there is none.
     pub fn purge_arm_vault(&self, name: &str) -> bool {
-        self.arm_model()
+        self.arm
+            .model()
             .deleted
             .remove(&name.to_ascii_lowercase())
             .is_some()
@@ -478,31 +446,17 @@ impl FakeKeyVault {
 
     /// Names of the soft-deleted vaults, lower-case.
     pub fn deleted_arm_vaults(&self) -> Vec<String> {
-        self.arm_model().deleted.keys().cloned().collect()
+        self.arm.model().deleted.keys().cloned().collect()
     }
 
     /// The next vault create ends in provisioning state `Failed` with this code and message (after the
     /// registration time).
     pub fn fail_next_arm_vault_create(&self, code: &str, message: &str) {
-        self.arm_model().fail_next_create = Some((code.to_owned(), message.to_owned()));
+        self.arm.model().fail_next_create = Some((code.to_owned(), message.to_owned()));
     }
 
     /// How long, on the cloud's clock, a created or recovered vault stays `RegisteringDns` (default 10 s).
     pub fn set_arm_registration_time(&self, time: Duration) {
-        self.arm_model().registration = time;
+        self.arm.model().registration = time;
     }
-}
-
-fn entry_name(body: &Value, fallback: &str) -> String {
-    body["name"].as_str().unwrap_or(fallback).to_owned()
-}
-
-fn not_found(resource_group: &str, name: &str) -> ResponseTemplate {
-    arm_error(
-        404,
-        "ResourceNotFound",
-        &format!(
-            "The Resource 'Microsoft.KeyVault/vaults/{name}' under resource group '{resource_group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
-        ),
-    )
 }
