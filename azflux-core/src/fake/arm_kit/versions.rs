@@ -155,6 +155,9 @@ pub const KEY_VAULT: &[&str] = &[
     "2024-12-01-preview",
     "2025-05-01",
     "2026-02-01",
+    // The default of azure-mgmt-keyvault 14.1.0 (generated from the published spec), which the foreign-client
+    // suite pins.
+    "2026-05-15",
 ];
 
 /// Microsoft.EventHub (`specification/eventhub/resource-manager/Microsoft.EventHub/…`).
