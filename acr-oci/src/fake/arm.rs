@@ -259,16 +259,7 @@ impl FakeAcr {
     }
 
     fn find_registry(&self, name: &str) -> Option<String> {
-        self.cloud
-            .arm_kit()
-            .resources_of(TYPE)
-            .into_iter()
-            .find(|b| {
-                b["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .and_then(|b| b["id"].as_str().map(str::to_owned))
+        self.cloud.arm_kit().find_id_by_name(TYPE, name)
     }
 
     /// The registry named `name` (any case), as GET returns it, wherever it is.

@@ -88,15 +88,7 @@ impl VaultHooks {
 
     /// The id of the live vault named `name` (any case), wherever it is.
     fn find(&self, name: &str) -> Option<String> {
-        self.kit
-            .resources_of(TYPE)
-            .into_iter()
-            .find(|b| {
-                b["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .and_then(|b| b["id"].as_str().map(str::to_owned))
+        self.kit.find_id_by_name(TYPE, name)
     }
 }
 

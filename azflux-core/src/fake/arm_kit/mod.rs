@@ -330,6 +330,19 @@ impl ArmKit {
         self.state().of_type(&key).map(|r| r.body.clone()).collect()
     }
 
+    /// The id of the resource of a type whose name is `name` (any case), wherever it is: data planes
+    /// address a registry or vault by its globally unique name, not by its resource id.
+    pub fn find_id_by_name(&self, type_name: &str, name: &str) -> Option<String> {
+        self.resources_of(type_name)
+            .into_iter()
+            .find(|b| {
+                b["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|b| b["id"].as_str().map(str::to_owned))
+    }
+
     /// Stores a resource as is (seeding: someone else's registry, a brownfield cluster). The body's `id`
     /// is its id; its type must be registered or be a resource group.
     pub fn insert(&self, body: Value) -> Result<(), ArmError> {
