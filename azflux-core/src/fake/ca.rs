@@ -98,9 +98,18 @@ impl FakeCa {
         {
             return Ok(k.clone());
         }
+        let certified = self.mint(vec![host.clone()], &host)?;
+        let mut leaves = self.leaves.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(leaves.entry(host).or_insert(certified).clone())
+    }
+
+    /// Signs a new server certificate for `names` (DNS names, wildcards or IP literals).
+    fn mint(&self, names: Vec<String>, common_name: &str) -> Result<Arc<CertifiedKey>, String> {
         let key = KeyPair::generate().map_err(rc)?;
-        let mut params = CertificateParams::new(vec![host.clone()]).map_err(rc)?;
-        params.distinguished_name.push(DnType::CommonName, &host);
+        let mut params = CertificateParams::new(names).map_err(rc)?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
         params.use_authority_key_identifier_extension = true;
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -117,18 +126,33 @@ impl FakeCa {
             .key_provider
             .load_private_key(der_key)
             .map_err(|e| format!("could not load the minted key: {e}"))?;
-        let certified = Arc::new(CertifiedKey::new(
+        Ok(Arc::new(CertifiedKey::new(
             vec![cert.der().clone(), self.ca_der.clone()],
             signing,
-        ));
-        let mut leaves = self.leaves.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(leaves.entry(host).or_insert(certified).clone())
+        )))
+    }
+
+    /// A TLS server configuration presenting one certificate that names every host in `names` (the front
+    /// door's single port), HTTP/1.1 only. Not cached: the front door asks once.
+    pub fn server_config_for_names(
+        &self,
+        names: Vec<String>,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
+        let key = self.mint(names, "azflux fake cloud")?;
+        self.config_presenting(key)
     }
 
     /// A TLS server configuration presenting the certificate of `host` (the host a client `CONNECT`ed to,
     /// whatever SNI it sends), HTTP/1.1 only.
     pub fn server_config(&self, host: &str) -> Result<Arc<rustls::ServerConfig>, String> {
         let key = self.leaf(host)?;
+        self.config_presenting(key)
+    }
+
+    fn config_presenting(
+        &self,
+        key: Arc<CertifiedKey>,
+    ) -> Result<Arc<rustls::ServerConfig>, String> {
         let mut config = rustls::ServerConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?

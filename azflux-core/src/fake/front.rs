@@ -46,48 +46,16 @@ impl std::fmt::Debug for GeneratedTls {
     }
 }
 
-/// Generates a CA and a certificate for [`CERTIFICATE_NAMES`] and `127.0.0.1`.
+/// Generates a CA and one certificate for [`CERTIFICATE_NAMES`] and `127.0.0.1` (the front door serves every
+/// host on one port, so one certificate names them all; the proxy mints one per host instead).
 pub fn generate_tls() -> Result<GeneratedTls, String> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    };
-    let err = |e: rcgen::Error| format!("could not generate the fake cloud's certificate: {e}");
-    let ca_key = KeyPair::generate().map_err(err)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "azflux fake cloud CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca_params.self_signed(&ca_key).map_err(err)?;
-    let issuer = Issuer::new(ca_params, ca_key);
-
+    let ca = super::ca::FakeCa::generate()?;
     let mut names: Vec<String> = CERTIFICATE_NAMES.iter().map(|s| (*s).to_owned()).collect();
     names.push("127.0.0.1".into());
-    let mut leaf_params = CertificateParams::new(names).map_err(err)?;
-    leaf_params
-        .distinguished_name
-        .push(DnType::CommonName, "azflux fake cloud");
-    let leaf_key = KeyPair::generate().map_err(err)?;
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).map_err(err)?;
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let chain = vec![leaf.der().clone(), ca_cert.der().clone()];
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| e.to_string())?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = ca.server_config_for_names(names)?;
     Ok(GeneratedTls {
-        ca_pem: ca_cert.pem(),
-        config: Arc::new(config),
+        ca_pem: ca.ca_pem().to_owned(),
+        config,
     })
 }
 
@@ -144,17 +112,10 @@ pub(crate) struct Forwarder {
 
 impl Forwarder {
     pub(crate) fn new(router: Arc<Router>, faults: Arc<FaultInjector>, limits: Limits) -> Self {
-        crate::install_crypto_provider();
-        // Never through a proxy from the environment: the fakes listen on loopback.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap_or_default();
         Self {
             router,
             faults,
-            client,
+            client: super::router::loopback_client(),
             limits: Arc::new(limits),
         }
     }

@@ -174,19 +174,23 @@ pub struct RouterTransport {
 impl RouterTransport {
     /// A transport over `router`, applying `faults` of kind [`Fault::Drop`].
     pub fn new(router: Arc<Router>, faults: Arc<FaultInjector>) -> Self {
-        crate::install_crypto_provider();
-        // Never through a proxy from the environment: the fakes listen on loopback.
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .unwrap_or_default();
         Self {
             router,
             faults,
-            client,
+            client: loopback_client(),
         }
     }
+}
+
+/// The HTTP client that carries requests to the fakes: never through a proxy from the environment (the
+/// fakes listen on loopback) and never following redirects (the caller sees them, as from Azure).
+pub(crate) fn loopback_client() -> reqwest::Client {
+    crate::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap_or_default()
 }
 
 #[async_trait::async_trait]
