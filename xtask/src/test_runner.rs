@@ -338,7 +338,7 @@ pub struct Counts {
     pub passed: u64,
     /// Tests failed.
     pub failed: u64,
-    /// Tests ignored (`#[ignore]`).
+    /// Tests that libtest reported as ignored (each carries its reason in the source).
     pub ignored: u64,
     /// Test binaries and doc-test runs that reported.
     pub suites: u64,
