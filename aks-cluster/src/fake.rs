@@ -1,11 +1,14 @@
 //! [`FakeAks`]: a stateful wiremock fake of the ARM endpoints this crate speaks — AKS managed clusters with
-//! agent pools and upgrade profiles, user-assigned identities with federated credentials, and role
-//! assignments — mounted on the fake cloud's shared ARM server.
+//! agent pools and upgrade profiles, user-assigned identities with federated credentials — mounted on the
+//! fake cloud's shared ARM server. Role assignments are the ARM kit's
+//! ([`azflux_core::fake::arm_kit::rbac`]): this fake only makes the principals it creates (identities, the
+//! kubelet and control-plane identities of clusters) known to them, so `ArmKit::permits` sees every
+//! assignment whoever made it.
 //!
 //! It answers as the services do: `201` + `Azure-AsyncOperation` + `Retry-After` for cluster creation, with a
 //! provisioning state that advances on the cloud's clock (`Creating` → `Succeeded` after a configurable
 //! duration); `202` + `Location` for deletes and node-image upgrades; ARM error bodies (`ResourceNotFound`,
-//! `OperationNotAllowed`, `PropertyChangeNotAllowed`, `RoleAssignmentExists`, `PrincipalNotFound`, the 409
+//! `OperationNotAllowed`, `PropertyChangeNotAllowed`, the 409
 //! of overlapping federated-credential writes on one identity, "Issuer and subject combination already
 //! exists"); api-version and an ARM bearer token required, ARM throttling (through
 //! [`FakeCloud::arm_call`]). Identities and federated credentials it creates are registered in the fake
@@ -110,9 +113,6 @@ struct Model {
     fics: BTreeMap<String, BTreeMap<String, Value>>,
     fic_busy_until: HashMap<String, Instant>,
     fic_conflicts: u64,
-    role_assignments: BTreeMap<String, Value>,
-    /// Principal object id → when role assignments can see it.
-    principals: HashMap<String, OffsetDateTime>,
     fail_next_create: Option<(String, String)>,
 }
 
@@ -127,8 +127,6 @@ type Handler = fn(&FakeAks, &FakeRequest<'_>, &ArmCall, &mut Model) -> (Response
 
 const CLUSTER: &str = r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/Microsoft\.ContainerService/managedClusters/[^/]+";
 const IDENTITY: &str = r"(?i)^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/Microsoft\.ManagedIdentity/userAssignedIdentities/[^/]+";
-const ROLE_ASSIGNMENTS: &str =
-    r"(?i)^/subscriptions/.+/providers/Microsoft\.Authorization/roleAssignments";
 
 impl FakeAks {
     /// Mounts the fake with default options on `cloud`'s ARM server.
@@ -145,10 +143,6 @@ impl FakeAks {
                 ..Model::default()
             })),
         };
-        let sandbox = cloud.sandbox().object_id.clone();
-        this.model()
-            .principals
-            .insert(sandbox, OffsetDateTime::UNIX_EPOCH);
         let ops =
             r"(?i)^/subscriptions/[^/]+/providers/Microsoft\.ContainerService/locations/[^/]+";
         let routes: Vec<(&str, &str, String, Handler)> = vec![
@@ -237,30 +231,6 @@ impl FakeAks {
                 "GET",
                 format!("{IDENTITY}/federatedIdentityCredentials$"),
                 fic_list,
-            ),
-            (
-                "authz.roleassignment.put",
-                "PUT",
-                format!("{ROLE_ASSIGNMENTS}/[^/]+$"),
-                role_put,
-            ),
-            (
-                "authz.roleassignment.get",
-                "GET",
-                format!("{ROLE_ASSIGNMENTS}/[^/]+$"),
-                role_get,
-            ),
-            (
-                "authz.roleassignment.delete",
-                "DELETE",
-                format!("{ROLE_ASSIGNMENTS}/[^/]+$"),
-                role_delete,
-            ),
-            (
-                "authz.roleassignment.list",
-                "GET",
-                format!("{ROLE_ASSIGNMENTS}$"),
-                role_list,
             ),
         ];
         let server = cloud.arm_server().await;
@@ -380,7 +350,9 @@ impl FakeAks {
 
     /// Makes a principal (created elsewhere) known to role assignments.
     pub fn add_principal(&self, object_id: &str) {
-        self.model()
+        self.cloud
+            .arm_kit()
+            .state()
             .principals
             .insert(object_id.to_owned(), OffsetDateTime::UNIX_EPOCH);
     }
@@ -408,9 +380,9 @@ impl FakeAks {
             .unwrap_or_default()
     }
 
-    /// The role assignments.
+    /// The role assignments (every one the fake cloud's ARM kit holds, whoever made them).
     pub fn role_assignments(&self) -> Vec<Value> {
-        self.model().role_assignments.values().cloned().collect()
+        self.cloud.arm_kit().role_assignments()
     }
 
     /// How many federated-credential writes were refused because another write on the identity overlapped.
@@ -803,7 +775,7 @@ fn cluster_put(
     .into_iter()
     .flatten()
     {
-        model.principals.entry(principal.to_owned()).or_insert(now);
+        fake.cloud.arm_kit().add_principal(principal, now);
     }
     if existing.is_none() {
         fake.cloud.entra().add_managed_identity(ManagedIdentity {
@@ -1198,7 +1170,11 @@ fn identity_put(
         "properties": {"clientId": client_id, "principalId": principal_id, "tenantId": tenant, "isolationScope": "None"},
     });
     let visible = fake.now() + model.options.principal_replication_delay;
-    model.principals.insert(principal_id.clone(), visible);
+    fake.cloud
+        .arm_kit()
+        .state()
+        .principals
+        .insert(principal_id.clone(), visible);
     model.identities.insert(p.key, body.clone());
     fake.cloud.entra().add_managed_identity(ManagedIdentity {
         client_id,
@@ -1521,204 +1497,5 @@ fn fic_list(
         .get(&p.key)
         .map(|m| m.values().cloned().collect())
         .unwrap_or_default();
-    reply(ResponseTemplate::new(200).set_body_json(json!({"value": items})))
-}
-
-// ---------------------------------------------------------------- role assignments
-
-/// (scope as sent, assignment name) from `…{scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]`.
-fn role_path(r: &FakeRequest<'_>) -> (String, String) {
-    let path = r.raw_path();
-    let lower = path.to_ascii_lowercase();
-    let marker = "/providers/microsoft.authorization/roleassignments";
-    let at = lower.rfind(marker).unwrap_or(0);
-    let scope = path[..at].to_owned();
-    let name = path[at + marker.len()..].trim_start_matches('/').to_owned();
-    (scope, name)
-}
-
-fn definition_guid(role_definition_id: &str) -> String {
-    role_definition_id
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
-fn role_put(
-    fake: &FakeAks,
-    r: &FakeRequest<'_>,
-    call: &ArmCall,
-    model: &mut Model,
-) -> (ResponseTemplate, Duration) {
-    let (scope, name) = role_path(r);
-    if uuid::Uuid::parse_str(&name).is_err() {
-        return reply(arm_error(
-            400,
-            "InvalidRoleAssignmentId",
-            &format!(
-                "The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."
-            ),
-        ));
-    }
-    let request = r.json().unwrap_or_else(|| json!({}));
-    let role = request
-        .pointer("/properties/roleDefinitionId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let principal = request
-        .pointer("/properties/principalId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let principal_type = request
-        .pointer("/properties/principalType")
-        .and_then(Value::as_str)
-        .unwrap_or("User")
-        .to_owned();
-    if role.is_empty() || principal.is_empty() {
-        return reply(arm_error(
-            400,
-            "InvalidRequestContent",
-            "The request content was invalid: properties.roleDefinitionId and properties.principalId are required.",
-        ));
-    }
-    if uuid::Uuid::parse_str(&definition_guid(&role)).is_err() {
-        return reply(arm_error(
-            400,
-            "RoleDefinitionDoesNotExist",
-            &format!(
-                "The specified role definition with ID '{}' does not exist.",
-                definition_guid(&role)
-            ),
-        ));
-    }
-    let now = fake.now();
-    if model
-        .principals
-        .get(&principal)
-        .is_none_or(|visible| *visible > now)
-    {
-        return reply(arm_error(
-            400,
-            "PrincipalNotFound",
-            &format!(
-                "Principal {} does not exist in the directory {}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype",
-                principal.replace('-', ""),
-                call.claims.tid
-            ),
-        ));
-    }
-    let key = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}")
-        .to_ascii_lowercase();
-    let same = |v: &Value| {
-        v.pointer("/properties/principalId") == Some(&json!(principal))
-            && v.pointer("/properties/roleDefinitionId")
-                .and_then(Value::as_str)
-                .map(definition_guid)
-                == Some(definition_guid(&role))
-            && v.pointer("/properties/scope")
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.eq_ignore_ascii_case(&scope))
-    };
-    if let Some(existing) = model.role_assignments.get(&key) {
-        if same(existing) {
-            return reply(ResponseTemplate::new(200).set_body_json(existing.clone()));
-        }
-        return reply(arm_error(
-            409,
-            "RoleAssignmentUpdateNotPermitted",
-            "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
-        ));
-    }
-    if model.role_assignments.values().any(same) {
-        return reply(arm_error(
-            409,
-            "RoleAssignmentExists",
-            "The role assignment already exists.",
-        ));
-    }
-    let stamp = rfc3339(now);
-    let body = json!({
-        "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"),
-        "name": name,
-        "type": "Microsoft.Authorization/roleAssignments",
-        "properties": {
-            "roleDefinitionId": role, "principalId": principal, "principalType": principal_type, "scope": scope,
-            "condition": null, "conditionVersion": null,
-            "createdOn": stamp, "updatedOn": stamp, "createdBy": call.claims.oid, "updatedBy": call.claims.oid,
-        }
-    });
-    model.role_assignments.insert(key, body.clone());
-    reply(ResponseTemplate::new(201).set_body_json(body))
-}
-
-fn role_get(
-    _: &FakeAks,
-    r: &FakeRequest<'_>,
-    _: &ArmCall,
-    model: &mut Model,
-) -> (ResponseTemplate, Duration) {
-    let (scope, name) = role_path(r);
-    let key = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}")
-        .to_ascii_lowercase();
-    reply(match model.role_assignments.get(&key) {
-        Some(body) => ResponseTemplate::new(200).set_body_json(body.clone()),
-        None => arm_error(
-            404,
-            "RoleAssignmentNotFound",
-            "The role assignment does not exist.",
-        ),
-    })
-}
-
-fn role_delete(
-    _: &FakeAks,
-    r: &FakeRequest<'_>,
-    _: &ArmCall,
-    model: &mut Model,
-) -> (ResponseTemplate, Duration) {
-    let (scope, name) = role_path(r);
-    let key = format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}")
-        .to_ascii_lowercase();
-    reply(match model.role_assignments.remove(&key) {
-        Some(body) => ResponseTemplate::new(200).set_body_json(body),
-        None => ResponseTemplate::new(204),
-    })
-}
-
-fn role_list(
-    _: &FakeAks,
-    r: &FakeRequest<'_>,
-    _: &ArmCall,
-    model: &mut Model,
-) -> (ResponseTemplate, Duration) {
-    let (scope, _) = role_path(r);
-    let scope = scope.to_ascii_lowercase();
-    let filter = r.query("$filter").unwrap_or_default();
-    let principal = filter
-        .split('\'')
-        .nth(1)
-        .filter(|_| filter.starts_with("principalId"))
-        .map(str::to_owned);
-    let items: Vec<Value> = model
-        .role_assignments
-        .values()
-        .filter(|v| {
-            let s = v
-                .pointer("/properties/scope")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            // At the scope, above it (inherited), or below it.
-            let related = scope.starts_with(&s) || s.starts_with(&scope);
-            related
-                && principal
-                    .as_ref()
-                    .is_none_or(|p| v.pointer("/properties/principalId") == Some(&json!(p)))
-        })
-        .cloned()
-        .collect();
     reply(ResponseTemplate::new(200).set_body_json(json!({"value": items})))
 }
