@@ -13,6 +13,12 @@
 //! exists"); api-version and an ARM bearer token required, ARM throttling (through
 //! [`FakeCloud::arm_call`]). Identities and federated credentials it creates are registered in the fake
 //! Entra ID, so a workload-identity token exchange works against them end to end.
+//!
+//! Managed clusters carry an `eTag` (new on every write): a PUT with a stale `If-Match`, or `If-None-Match:
+//! *` on an existing cluster, is `412 PreconditionFailed`. `aadProfile` is stored as sent (the caller's
+//! `tenantID` filled in); an Entra-only cluster (managed Entra ID or `disableLocalAccounts`) hands users a
+//! kubelogin exec kubeconfig from `listClusterUserCredential`, and `listClusterAdminCredential` is refused
+//! with the RP's `400 BadRequest` when local accounts are disabled.
 
 use azflux_core::fake::FakeCloud;
 use azflux_core::fake::arm::{ArmCall, arm_error};
@@ -159,6 +165,12 @@ impl FakeAks {
                 "POST",
                 format!("{CLUSTER}/listClusterUserCredential$"),
                 cluster_credentials,
+            ),
+            (
+                "aks.cluster.admincredentials",
+                "POST",
+                format!("{CLUSTER}/listClusterAdminCredential$"),
+                cluster_admin_credentials,
             ),
             (
                 "aks.pool.get",
@@ -595,6 +607,9 @@ fn cluster_put(
     if let Some(e) = busy(model, &p.key, &p.name) {
         return reply(e);
     }
+    if let Some(e) = precondition_failed(r, model.clusters.get(&p.key), &p.name) {
+        return reply(e);
+    }
     let props = request
         .get("properties")
         .cloned()
@@ -766,6 +781,23 @@ fn cluster_put(
     };
     properties["identityProfile"] = json!({"kubeletidentity": kubelet});
     body["properties"] = properties;
+    // `eTag` (read-only, `ManagedCluster.eTag` in `specification/containerservice/resource-manager/
+    // Microsoft.ContainerService/aks/stable/2025-xx-01/managedClusters.json`): a new one on every write,
+    // as AKS does (learn.microsoft.com/azure/aks/use-etags).
+    body["eTag"] = json!(uuid::Uuid::new_v4().to_string());
+    if let Some(o) = body.as_object_mut() {
+        o.remove("etag");
+    }
+    // AKS-managed Entra ID (`ManagedClusterAADProfile`): `managed`, `enableAzureRBAC` and
+    // `adminGroupObjectIDs` are stored as sent; the RP fills `tenantID` with the caller's tenant.
+    if body.pointer("/properties/aadProfile/managed") == Some(&json!(true))
+        && body
+            .pointer("/properties/aadProfile/tenantID")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        body["properties"]["aadProfile"]["tenantID"] = json!(tenant);
+    }
     // AKS creates the kubelet identity and the control-plane identity: both are principals from now on.
     for principal in [
         kubelet["objectId"].as_str(),
@@ -844,34 +876,120 @@ fn cluster_delete(
     )
 }
 
-fn cluster_credentials(
-    _: &FakeAks,
+/// The Entra ID server application of AKS (`az aks get-credentials` / kubelogin `--server-id`).
+const AKS_SERVER_APP_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
+/// The Azure CLI's public client id, which the RP writes into kubelogin kubeconfigs (`--client-id`).
+const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
+/// `412 PreconditionFailed` when the PUT's `If-Match` names another eTag than the cluster's (or there is
+/// no cluster), or `If-None-Match: *` meets an existing cluster — AKS's optimistic concurrency
+/// (learn.microsoft.com/azure/aks/use-etags; `ManagedClusters_CreateOrUpdate` takes both headers). The
+/// message wording is ours [inf]; the status and code are ARM's.
+fn precondition_failed(
     r: &FakeRequest<'_>,
-    _: &ArmCall,
-    model: &mut Model,
-) -> (ResponseTemplate, Duration) {
+    existing: Option<&Value>,
+    name: &str,
+) -> Option<ResponseTemplate> {
+    let current = existing.and_then(|b| b["eTag"].as_str());
+    if let Some(wanted) = r.header("if-match") {
+        let wanted = wanted.trim().trim_matches('"');
+        if wanted != "*" && current != Some(wanted) || wanted == "*" && existing.is_none() {
+            return Some(arm_error(
+                412,
+                "PreconditionFailed",
+                &format!(
+                    "Operation failed because the If-Match header value '{wanted}' does not match the eTag '{}' of managed cluster '{name}'. Get the cluster again and retry with its current eTag.",
+                    current.unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    if r.header("if-none-match").is_some_and(|v| v.trim() == "*") && existing.is_some() {
+        return Some(arm_error(
+            412,
+            "PreconditionFailed",
+            &format!(
+                "Operation failed because the If-None-Match header is '*' and managed cluster '{name}' already exists."
+            ),
+        ));
+    }
+    None
+}
+
+/// Whether the cluster authenticates users with Entra ID only through kubelogin: AKS-managed Entra ID
+/// (`aadProfile.managed`) or local accounts disabled.
+fn entra_only(body: &Value) -> bool {
+    body.pointer("/properties/aadProfile/managed") == Some(&json!(true))
+        || body.pointer("/properties/disableLocalAccounts") == Some(&json!(true))
+}
+
+fn kubeconfig_answer(
+    r: &FakeRequest<'_>,
+    call: &ArmCall,
+    model: &Model,
+    admin: bool,
+) -> ResponseTemplate {
     let p = cluster_path(r);
     let Some(body) = model.clusters.get(&p.key) else {
-        return reply(not_found(
-            "Microsoft.ContainerService/managedClusters",
-            &p.name,
-            &p.rg,
-        ));
+        return not_found("Microsoft.ContainerService/managedClusters", &p.name, &p.rg);
     };
+    if admin && body.pointer("/properties/disableLocalAccounts") == Some(&json!(true)) {
+        // `ManagedClusters_ListClusterAdminCredentials` on a cluster with local accounts disabled: the RP's
+        // own words (learn.microsoft.com/azure/aks/manage-local-accounts-managed-azure-ad).
+        return arm_error(
+            400,
+            "BadRequest",
+            "Getting static credential is not allowed because this cluster is set to disable local accounts.",
+        );
+    }
     let fqdn = body
         .pointer("/properties/fqdn")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let user = format!("clusterUser_{}_{}", p.rg, p.name);
-    let token = uuid::Uuid::new_v4().simple().to_string();
+    let (kind, user) = if admin {
+        ("clusterAdmin", format!("clusterAdmin_{}_{}", p.rg, p.name))
+    } else {
+        ("clusterUser", format!("clusterUser_{}_{}", p.rg, p.name))
+    };
+    let credential = if !admin && entra_only(body) {
+        // The exec kubeconfig the RP returns for Entra ID clusters (kubelogin, as `az aks get-credentials`
+        // writes it): the token is for the AKS server application.
+        let tenant = body
+            .pointer("/properties/aadProfile/tenantID")
+            .and_then(Value::as_str)
+            .unwrap_or(&call.claims.tid);
+        format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n      - get-token\n      - --environment\n      - AzurePublicCloud\n      - --server-id\n      - {AKS_SERVER_APP_ID}\n      - --client-id\n      - {AZURE_CLI_CLIENT_ID}\n      - --tenant-id\n      - {tenant}\n      - --login\n      - devicecode\n      command: kubelogin\n      env: null\n      interactiveMode: IfAvailable\n      provideClusterInfo: false\n"
+        )
+    } else {
+        format!("    token: {}\n", uuid::Uuid::new_v4().simple())
+    };
     let ca = base64::engine::general_purpose::STANDARD.encode(format!("fake CA of {}", p.name));
     let kubeconfig = format!(
-        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: https://{fqdn}:443\n  name: {name}\ncontexts:\n- context:\n    cluster: {name}\n    user: {user}\n  name: {name}\ncurrent-context: {name}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user}\n  user:\n    token: {token}\n",
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: https://{fqdn}:443\n  name: {name}\ncontexts:\n- context:\n    cluster: {name}\n    user: {user}\n  name: {name}\ncurrent-context: {name}\nkind: Config\npreferences: {{}}\nusers:\n- name: {user}\n  user:\n{credential}",
         name = p.name
     );
-    reply(ResponseTemplate::new(200).set_body_json(json!({
-        "kubeconfigs": [{"name": "clusterUser", "value": base64::engine::general_purpose::STANDARD.encode(kubeconfig)}]
-    })))
+    ResponseTemplate::new(200).set_body_json(json!({
+        "kubeconfigs": [{"name": kind, "value": base64::engine::general_purpose::STANDARD.encode(kubeconfig)}]
+    }))
+}
+
+fn cluster_credentials(
+    _: &FakeAks,
+    r: &FakeRequest<'_>,
+    call: &ArmCall,
+    model: &mut Model,
+) -> (ResponseTemplate, Duration) {
+    reply(kubeconfig_answer(r, call, model, false))
+}
+
+fn cluster_admin_credentials(
+    _: &FakeAks,
+    r: &FakeRequest<'_>,
+    call: &ArmCall,
+    model: &mut Model,
+) -> (ResponseTemplate, Duration) {
+    reply(kubeconfig_answer(r, call, model, true))
 }
 
 fn find_pool(model: &Model, key: &str, pool: &str) -> Option<Value> {

@@ -5,6 +5,7 @@ use crate::Env;
 use aks_cluster::Clusters;
 use aks_cluster::wire::{AKS_API_VERSION, MSI_API_VERSION, cluster_body};
 use azflux_core::http::{HttpMethod, HttpPipeline, json_request};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -150,4 +151,151 @@ async fn simulated_latency_delays_every_reply() {
             .is_none()
     );
     assert!(started.elapsed() >= Duration::from_millis(40));
+}
+
+/// PUTs `body` as cluster `name` with `headers`; returns (status, body).
+async fn raw_put(env: &Env, name: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Value) {
+    let arm = env.client.arm();
+    let url = arm
+        .url(&env.spec(name).cluster_ref().id(), AKS_API_VERSION)
+        .unwrap();
+    let mut request = json_request(HttpMethod::Put, url, Some(body)).unwrap();
+    for (k, v) in headers {
+        request.insert_header(k.to_string(), v.to_string());
+    }
+    let r = arm.pipeline().send(&mut request).await.unwrap();
+    (r.status, r.json::<Value>("x").unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn cluster_puts_honour_if_match_and_if_none_match_with_the_etag_of_the_last_write() {
+    let env = Env::start().await;
+    let spec = env.spec("flux-e2e");
+    let body = cluster_body(&spec);
+    let (status, created) = raw_put(&env, "flux-e2e", &body, &[("if-none-match", "*")]).await;
+    assert_eq!(status, 201, "If-None-Match: * on a new cluster creates it");
+    let first = created["eTag"].as_str().unwrap().to_owned();
+    env.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(60));
+    let got = env
+        .client
+        .arm()
+        .get(&spec.cluster_ref().id(), AKS_API_VERSION)
+        .await
+        .unwrap()
+        .unwrap()
+        .body;
+    assert_eq!(got["eTag"], first.as_str(), "GET shows the eTag");
+    let (status, err) = raw_put(&env, "flux-e2e", &body, &[("if-none-match", "*")]).await;
+    assert_eq!(status, 412);
+    assert_eq!(err["error"]["code"], "PreconditionFailed");
+    let (status, err) = raw_put(&env, "flux-e2e", &body, &[("if-match", "\"stale\"")]).await;
+    assert_eq!(status, 412);
+    assert_eq!(err["error"]["code"], "PreconditionFailed");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("stale"),
+        "{err}"
+    );
+    let (status, updated) = raw_put(&env, "flux-e2e", &body, &[("if-match", &first)]).await;
+    assert_eq!(status, 200, "the current eTag is accepted");
+    let second = updated["eTag"].as_str().unwrap();
+    assert_ne!(second, first, "every write gets a new eTag");
+    env.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(60));
+    let (status, _) = raw_put(&env, "flux-e2e", &body, &[("if-match", &first)]).await;
+    assert_eq!(status, 412, "the old eTag is not");
+    let (status, _) = raw_put(&env, "other", &body, &[("if-match", &first)]).await;
+    assert_eq!(status, 412, "If-Match on a cluster that does not exist");
+    assert!(env.fake.clusters().iter().all(|c| c["name"] != "other"));
+}
+
+#[tokio::test]
+async fn an_entra_only_cluster_refuses_the_admin_credential_and_hands_users_a_kubelogin_kubeconfig()
+{
+    let env = Env::start().await;
+    let tenant = env.cloud.sandbox().tenant_id.clone();
+    let spec = env.spec("entra");
+    let mut body = cluster_body(&spec);
+    body["properties"]["disableLocalAccounts"] = json!(true);
+    body["properties"]["aadProfile"] = json!({
+        "managed": true, "enableAzureRBAC": true,
+        "adminGroupObjectIDs": ["6f1c1a4e-3b7d-4c1e-9a51-2f0c4a1b7e21"],
+    });
+    let (status, created) = raw_put(&env, "entra", &body, &[]).await;
+    assert_eq!(status, 201);
+    // Stored and returned as the RP does: as sent, with the caller's tenant filled in.
+    let aad = &created["properties"]["aadProfile"];
+    assert_eq!(aad["managed"], true);
+    assert_eq!(aad["enableAzureRBAC"], true);
+    assert_eq!(
+        aad["adminGroupObjectIDs"],
+        json!(["6f1c1a4e-3b7d-4c1e-9a51-2f0c4a1b7e21"])
+    );
+    assert_eq!(aad["tenantID"], tenant.as_str());
+    assert_eq!(created["properties"]["disableLocalAccounts"], true);
+    env.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(60));
+    let arm = env.client.arm();
+    let id = spec.cluster_ref().id();
+    let err = arm
+        .post_and_wait(
+            &id,
+            "listClusterAdminCredential",
+            AKS_API_VERSION,
+            None,
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.code(), Some("BadRequest"));
+    assert!(
+        err.to_string().contains(
+            "Getting static credential is not allowed because this cluster is set to disable local accounts."
+        ),
+        "{err}"
+    );
+    let kubeconfig = env.client.kubeconfig(&spec.cluster_ref()).await.unwrap();
+    // The user entry as the RP writes it (YAML, one item per line).
+    let yaml = kubeconfig.yaml.expose_secret().to_owned();
+    let user = &yaml[yaml.find("users:").unwrap()..];
+    assert!(!user.contains("token:"), "no static token: {user}");
+    assert!(user.contains("      command: kubelogin\n"), "{user}");
+    assert!(
+        user.contains("      - --server-id\n      - 6dae42f8-4368-4678-94ff-3960e28e3630\n"),
+        "{user}"
+    );
+    assert!(
+        user.contains(&format!("      - --tenant-id\n      - {tenant}\n")),
+        "{user}"
+    );
+
+    // A cluster with local accounts still hands out both, with static credentials.
+    let plain = env.spec("plain");
+    let (status, _) = raw_put(&env, "plain", &cluster_body(&plain), &[]).await;
+    assert_eq!(status, 201);
+    env.cloud
+        .manual_clock()
+        .unwrap()
+        .advance(Duration::from_secs(60));
+    let admin = arm
+        .post_and_wait(
+            &plain.cluster_ref().id(),
+            "listClusterAdminCredential",
+            AKS_API_VERSION,
+            None,
+            &|_| {},
+        )
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(admin["kubeconfigs"][0]["name"], "clusterAdmin");
+    let user = env.client.kubeconfig(&plain.cluster_ref()).await.unwrap();
+    assert!(user.yaml.expose_secret().contains("    token: "));
 }
