@@ -709,7 +709,10 @@ impl ArmKit {
             return Ok(None);
         };
         let retry = spec.hooks.retry_after().as_secs().to_string();
-        let is_result = kind == "operationresults";
+        // A type's own result segment (`asyncoperations` for Microsoft.Storage) answers as a result too.
+        let is_result = kind == "operationresults"
+            || (spec.operation_segments.0 != spec.operation_segments.1
+                && kind == spec.operation_segments.1.to_ascii_lowercase());
         if !is_result {
             let mut body = json!({
                 "id": r.path(), "name": op.id, "status": op.status(), "startTime": rfc3339(op.started),
@@ -998,6 +1001,11 @@ fn put(ctx: &mut Ctx<'_>, request: Value) -> Result<Answer, ArmError> {
                 spec.hooks.take_create_failure()
             };
             let mut headers = ctx.start_operation(kind, d, failure, None);
+            if spec.hooks.location_only_lro() {
+                // `final-state-via: location` (Microsoft.Storage): `202` with no body, only `Location`.
+                headers.retain(|(k, _)| k != "azure-asyncoperation");
+                return Ok(Answer::empty(202).with_headers(headers));
+            }
             // A PUT's final state comes from the resource itself (`final-state-via: azure-async-operation`):
             // no `Location` on it.
             headers.retain(|(k, _)| k != "location");

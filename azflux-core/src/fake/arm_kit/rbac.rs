@@ -197,6 +197,25 @@ pub const BUILT_IN_ROLES: &[BuiltInRole] = &[
         data_actions: &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
     },
     BuiltInRole {
+        id: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+        name: "Storage Blob Data Contributor",
+        description: "Read, write, and delete Azure Storage containers and blobs.",
+        actions: &[
+            "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+            "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+        ],
+        not_actions: &[],
+        data_actions: &[
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
+            "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+        ],
+    },
+    BuiltInRole {
         id: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
         name: "Azure Kubernetes Service RBAC Cluster Admin",
         description: "Lets you manage all resources in the cluster.",
@@ -371,6 +390,77 @@ impl ArmKit {
                     .as_str()
                     .and_then(role_by_id)
                     .is_some_and(|role| role.grants(action))
+        })
+    }
+}
+
+impl ArmKit {
+    /// Assigns the built-in role `role_name` to `principal` at `scope`, as an administrator did it earlier
+    /// (created now, on the fake clock; the propagation delay applies). Returns the assignment id, or `None`
+    /// for a role the fake does not know.
+    pub fn assign_role(&self, principal: &str, scope: &str, role_name: &str) -> Option<String> {
+        let role = role_by_name(role_name)?;
+        let scope = super::types::canonical_scope(scope);
+        let subscription = scope.split('/').nth(2).unwrap_or_default().to_owned();
+        let name = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_URL,
+            format!("{scope}|{principal}|{}", role.id).as_bytes(),
+        )
+        .to_string();
+        let id = assignment_id(&scope, &name);
+        let now = self.now();
+        let stamp = rfc3339(now);
+        let body = json!({
+            "id": id, "name": name, "type": "Microsoft.Authorization/roleAssignments",
+            "properties": {
+                "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}", role.id),
+                "principalId": principal, "principalType": "ServicePrincipal", "scope": scope,
+                "createdOn": stamp, "updatedOn": stamp,
+            }
+        });
+        self.state().write(
+            &id_key(&id),
+            Resource {
+                id: id.clone(),
+                type_key: ASSIGNMENT_TYPE.into(),
+                parent: id_key(&scope),
+                subscription: subscription.to_ascii_lowercase(),
+                body,
+                created: now,
+                generation: 0,
+            },
+        );
+        Some(id)
+    }
+
+    /// Whether `principal` may do the **data action** `data_action`
+    /// (`Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`) on `scope` at `at`. Only a
+    /// role's `dataActions` count: in Azure, `Owner`'s `actions: ["*"]` grants no data access, which is why
+    /// `az storage blob upload --auth-mode login` needs "Storage Blob Data Contributor" even for an owner.
+    pub fn permits_data(
+        &self,
+        principal: &str,
+        scope: &str,
+        data_action: &str,
+        at: OffsetDateTime,
+    ) -> bool {
+        let state = self.state();
+        let delay = state.role_propagation;
+        state.of_type(ASSIGNMENT_TYPE).any(|r| {
+            let p = &r.body["properties"];
+            p["principalId"]
+                .as_str()
+                .is_some_and(|x| x.eq_ignore_ascii_case(principal))
+                && p["scope"].as_str().is_some_and(|s| scope_within(scope, s))
+                && r.created + delay <= at
+                && p["roleDefinitionId"]
+                    .as_str()
+                    .and_then(role_by_id)
+                    .is_some_and(|role| {
+                        role.data_actions
+                            .iter()
+                            .any(|pattern| action_matches(pattern, data_action))
+                    })
         })
     }
 }

@@ -183,6 +183,13 @@ pub trait Hooks: Send + Sync + 'static {
         false
     }
 
+    /// Whether a long-running PUT answers `202` with only a `Location` header (`final-state-via:
+    /// location`, as Microsoft.Storage's `StorageAccounts_Create`) instead of the resource and
+    /// `Azure-AsyncOperation`.
+    fn location_only_lro(&self) -> bool {
+        false
+    }
+
     /// Called when an operation of this type has finished (after the kit has set `provisioningState`).
     fn settled(&self, _state: &mut State, _op: &Operation) {}
 }

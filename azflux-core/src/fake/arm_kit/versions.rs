@@ -173,6 +173,18 @@ pub const EVENT_HUB: &[&str] = &[
     "2026-01-01",
 ];
 
+/// Microsoft.Storage (storage accounts, blob services, containers: `specification/storage/resource-manager/
+/// Microsoft.Storage/stable/*`). `2025-06-01` is the newest stable; azure-mgmt-storage and az send it.
+pub const STORAGE: &[&str] = &[
+    "2022-09-01",
+    "2023-01-01",
+    "2023-04-01",
+    "2023-05-01",
+    "2024-01-01",
+    "2025-01-01",
+    "2025-06-01",
+];
+
 /// The versions served for a provider namespace (any case), or `None` for one the kit does not know.
 pub fn for_namespace(namespace: &str) -> Option<&'static [&'static str]> {
     let ns = namespace.to_ascii_lowercase();
@@ -184,6 +196,7 @@ pub fn for_namespace(namespace: &str) -> Option<&'static [&'static str]> {
         "microsoft.containerregistry" => CONTAINER_REGISTRY,
         "microsoft.keyvault" => KEY_VAULT,
         "microsoft.eventhub" => EVENT_HUB,
+        "microsoft.storage" => STORAGE,
         _ => return None,
     })
 }
