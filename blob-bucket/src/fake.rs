@@ -437,8 +437,8 @@ impl FakeStorage {
             );
         }
         let key = (account.clone(), container.clone());
-        let container_exists = self.data().containers.contains_key(&key)
-            || kit.resource(&scope).is_some();
+        let container_exists =
+            self.data().containers.contains_key(&key) || kit.resource(&scope).is_some();
         match verb {
             "container_write" => {
                 let mut d = self.data();
