@@ -441,6 +441,13 @@ impl FakeStorage {
             self.data().containers.contains_key(&key) || kit.resource(&scope).is_some();
         match verb {
             "container_write" => {
+                if container_exists {
+                    return blob_error(
+                        409,
+                        "ContainerAlreadyExists",
+                        "The specified container already exists.",
+                    );
+                }
                 let mut d = self.data();
                 if d.containers.contains_key(&key) {
                     return blob_error(

@@ -377,6 +377,18 @@ impl ArmKit {
     /// `at`: some assignment at the scope or above it (subscription → resource group → resource), of a role
     /// granting the action, created at least the propagation delay before `at`.
     pub fn permits(&self, principal: &str, scope: &str, action: &str, at: OffsetDateTime) -> bool {
+        self.assigned_role_where(principal, scope, at, |role| role.grants(action))
+    }
+
+    /// Whether some assignment of `principal` effective at `at`, at `scope` or above it, is of a role for
+    /// which `grants` holds.
+    fn assigned_role_where(
+        &self,
+        principal: &str,
+        scope: &str,
+        at: OffsetDateTime,
+        grants: impl Fn(&BuiltInRole) -> bool,
+    ) -> bool {
         let state = self.state();
         let delay = state.role_propagation;
         state.of_type(ASSIGNMENT_TYPE).any(|r| {
@@ -389,7 +401,7 @@ impl ArmKit {
                 && p["roleDefinitionId"]
                     .as_str()
                     .and_then(role_by_id)
-                    .is_some_and(|role| role.grants(action))
+                    .is_some_and(&grants)
         })
     }
 }
@@ -444,23 +456,10 @@ impl ArmKit {
         data_action: &str,
         at: OffsetDateTime,
     ) -> bool {
-        let state = self.state();
-        let delay = state.role_propagation;
-        state.of_type(ASSIGNMENT_TYPE).any(|r| {
-            let p = &r.body["properties"];
-            p["principalId"]
-                .as_str()
-                .is_some_and(|x| x.eq_ignore_ascii_case(principal))
-                && p["scope"].as_str().is_some_and(|s| scope_within(scope, s))
-                && r.created + delay <= at
-                && p["roleDefinitionId"]
-                    .as_str()
-                    .and_then(role_by_id)
-                    .is_some_and(|role| {
-                        role.data_actions
-                            .iter()
-                            .any(|pattern| action_matches(pattern, data_action))
-                    })
+        self.assigned_role_where(principal, scope, at, |role| {
+            role.data_actions
+                .iter()
+                .any(|pattern| action_matches(pattern, data_action))
         })
     }
 }
